@@ -1,0 +1,193 @@
+"""`Dataset`: a design matrix with targets, in the layouts the kernels read.
+
+Dense data is a C-contiguous float32/float64 array. Sparse data is a canonical
+CSR matrix: int32 indices sorted within each row, no duplicates and no stored
+zeros, so that "the coordinates a row touches" means the same thing for dense and
+sparse copies of the same data.
+"""
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import DataError
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def _first_bad_row(X):
+    """Index of the first row holding a NaN or an infinity, or None."""
+    if sp.issparse(X):
+        bad = np.flatnonzero(~np.isfinite(X.data))
+        if bad.size == 0:
+            return None
+        return int(np.searchsorted(X.indptr, bad[0], side="right") - 1)
+    bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    return int(bad[0]) if bad.size else None
+
+
+def _as_float_dtype(dtype):
+    return dtype if dtype in FLOAT_DTYPES else np.dtype(np.float64)
+
+
+def as_design_matrix(X, dtype=None):
+    """Return ``X`` as a C-contiguous float array or a canonical CSR matrix.
+
+    Copies only when the input is not already in that layout. Raises
+    :class:`DataError` naming the first row that holds a NaN or an infinity.
+    """
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)  # also converts COO, CSC, csr_array; shares data if CSR
+        target = np.dtype(dtype) if dtype is not None else _as_float_dtype(X.dtype)
+        if X.dtype != target:
+            X = X.astype(target)
+        if X.ndim != 2:
+            raise DataError(f"X must be 2-D, got {X.ndim} dimensions")
+        canonical = (
+            X.has_canonical_format
+            and X.indices.dtype == np.int32
+            and X.indptr.dtype == np.int32
+            and (X.nnz == 0 or np.all(X.data != 0))
+        )
+        if not canonical:
+            X = X.copy()
+            X.sum_duplicates()
+            X.eliminate_zeros()
+            X.sort_indices()
+            if X.shape[1] > np.iinfo(np.int32).max or X.nnz > np.iinfo(np.int32).max:
+                raise DataError(f"X is too large for int32 CSR indices: shape {X.shape}, nnz {X.nnz}")
+            X.indices = X.indices.astype(np.int32, copy=False)
+            X.indptr = X.indptr.astype(np.int32, copy=False)
+    else:
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise DataError(f"X must be 2-D, got an array of shape {X.shape}")
+        if X.dtype.kind not in "biuf":
+            raise DataError(f"X must be numeric, got dtype {X.dtype}")
+        target = np.dtype(dtype) if dtype is not None else _as_float_dtype(X.dtype)
+        X = np.ascontiguousarray(X, dtype=target)
+    row = _first_bad_row(X)
+    if row is not None:
+        raise DataError(f"X row {row} holds a NaN or an infinity")
+    return X
+
+
+def _as_vector(values, name, n_samples, dtype=None):
+    values = np.asarray(values) if dtype is None else np.asarray(values, dtype=dtype)
+    if values.ndim != 1:
+        raise DataError(f"{name} must be 1-D, got shape {values.shape}")
+    if values.shape[0] != n_samples:
+        raise DataError(f"{name} has {values.shape[0]} entries but X has {n_samples} rows")
+    if values.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise DataError(f"{name} holds a NaN or an infinity at row {int(bad[0])}")
+    return values
+
+
+class Dataset:
+    """A design matrix ``X`` with targets ``y`` and optional query ids and sample weights.
+
+    Parameters
+    ----------
+    X : array-like or scipy.sparse matrix, shape (n_samples, n_features)
+        Stored as a C-contiguous float32/float64 array or a canonical int32 CSR matrix.
+    y : array-like, shape (n_samples,)
+        Targets: labels for classification, floats for regression.
+    qid : array-like of int, optional
+        Query ids for ranking; rows of one query need not be contiguous.
+    sample_weight : array-like of float, optional
+        Non-negative per-row weights ``s_i`` in the objective (default 1).
+    """
+
+    def __init__(self, X, y, qid=None, sample_weight=None, dtype=None):
+        self.X = as_design_matrix(X, dtype=dtype)
+        n = self.X.shape[0]
+        self.y = _as_vector(y, "y", n)
+        self.qid = None if qid is None else _as_vector(qid, "qid", n, dtype=np.int64)
+        self.sample_weight = None
+        if sample_weight is not None:
+            weights = _as_vector(sample_weight, "sample_weight", n, dtype=np.float64)
+            if np.any(weights < 0):
+                row = int(np.flatnonzero(weights < 0)[0])
+                raise DataError(f"sample_weight must be non-negative; row {row} is {weights[row]}")
+            self.sample_weight = weights
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
+    @property
+    def is_sparse(self):
+        return sp.issparse(self.X)
+
+    @property
+    def dtype(self):
+        return self.X.dtype
+
+    @property
+    def nnz(self):
+        return self.X.nnz if self.is_sparse else int(np.count_nonzero(self.X))
+
+    def __len__(self):
+        return self.n_samples
+
+    def __repr__(self):
+        layout = f"CSR, nnz={self.X.nnz}" if self.is_sparse else "dense"
+        extras = "".join(
+            f", {name}" for name in ("qid", "sample_weight") if getattr(self, name) is not None
+        )
+        return (
+            f"Dataset({self.n_samples} x {self.n_features}, {layout}, "
+            f"{self.dtype.name}{extras})"
+        )
+
+    def take(self, rows):
+        """The rows ``rows`` (an index array or a boolean mask) as a new Dataset."""
+        rows = np.asarray(rows)
+        pick = (lambda a: None if a is None else a[rows])
+        return Dataset(self.X[rows], self.y[rows], qid=pick(self.qid),
+                       sample_weight=pick(self.sample_weight))
+
+    def astype(self, dtype):
+        """This dataset with ``X`` converted to ``dtype`` (float32 or float64)."""
+        if np.dtype(dtype) == self.dtype:
+            return self
+        return Dataset(self.X.astype(dtype), self.y, qid=self.qid,
+                       sample_weight=self.sample_weight, dtype=dtype)
+
+    def with_n_features(self, n_features):
+        """This dataset widened to ``n_features`` columns (a test file often names fewer)."""
+        if n_features == self.n_features:
+            return self
+        if n_features < self.n_features:
+            raise DataError(
+                f"data has {self.n_features} features, more than the {n_features} expected"
+            )
+        if self.is_sparse:
+            X = sp.csr_matrix((self.X.data, self.X.indices, self.X.indptr),
+                              shape=(self.n_samples, n_features))
+        else:
+            X = np.zeros((self.n_samples, n_features), dtype=self.dtype)
+            X[:, : self.n_features] = self.X
+        return Dataset(X, self.y, qid=self.qid, sample_weight=self.sample_weight)
+
+    def split(self, test_size=0.2, random_state=0):
+        """Shuffle and split into ``(train, test)``; with ``qid``, whole queries move together."""
+        if not 0.0 < test_size < 1.0:
+            raise ValueError(f"test_size must be in (0, 1), got {test_size}")
+        rng = np.random.default_rng(random_state)
+        if self.qid is None:
+            order = rng.permutation(self.n_samples)
+            n_test = max(1, int(round(test_size * self.n_samples)))
+            if n_test >= self.n_samples:
+                raise DataError(f"cannot split {self.n_samples} rows with test_size={test_size}")
+            return self.take(np.sort(order[n_test:])), self.take(np.sort(order[:n_test]))
+        queries = rng.permutation(np.unique(self.qid))
+        n_test = max(1, int(round(test_size * queries.size)))
+        if n_test >= queries.size:
+            raise DataError(f"cannot split {queries.size} queries with test_size={test_size}")
+        in_test = np.isin(self.qid, queries[:n_test])
+        return self.take(np.flatnonzero(~in_test)), self.take(np.flatnonzero(in_test))

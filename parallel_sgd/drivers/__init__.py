@@ -1,0 +1,86 @@
+"""`fit`: one entry point for every driver (sync now; hogwild, svrg, ray as they land)."""
+import warnings
+
+from ..errors import check_choice
+from ..optimizers import get_optimizer
+from ..problem import Problem
+from ..schedules import make_schedule
+from ..trace import Trace
+from . import sync
+from .common import Result, positive_int, positive_number
+
+DRIVERS = {"sync": sync.run}
+
+
+def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
+        learning_rate="optimal", eta0=None, optimizer="sgd", random_state=0, eval_every=1.0,
+        optimum=None, test=None, callback=None, coef_init=None, intercept_init=None,
+        **driver_options):
+    """Minimize ``problem``'s objective with stochastic gradient steps.
+
+    Parameters
+    ----------
+    problem : Problem
+        Data, loss and penalty: P(w, b) = (1/n) sum_i s_i l(x_i.w + b, y_i) + penalty(w).
+    driver : {"sync"}
+        ``"sync"``: serial SGD for ``batch_size=1``; otherwise mini-batches whose
+        gradient is computed over ``n_workers`` threads, one update per batch.
+    n_workers : int
+        Threads (or workers) the driver may use.
+    n_epochs : float
+        Passes over the data.
+    batch_size : int
+        Rows per update.
+    learning_rate : {"optimal", "constant", "inverse", "inverse_sqrt", "exponential"}
+        Step-size schedule (see :mod:`parallel_sgd.schedules`).
+    eta0 : float, optional
+        First step size; by default scikit-learn's choice for ``optimal`` and
+        ``1 / L_max`` (the largest stable step) for the others.
+    optimizer : str or UpdateRule
+        ``sgd``, ``momentum``, ``adagrad``, ``rmsprop`` or ``adam``.
+    random_state : int
+        Seed of the data order.
+    eval_every : float
+        Epochs between checkpoints (the trace always gets a row at the end).
+    optimum : Optimum or float, optional
+        ``P*`` (e.g. from :func:`reference_optimum`); enables suboptimality in the trace.
+    test : Dataset, optional
+        Held-out data for the trace's ``test_metric`` (accuracy or RMSE).
+    callback : callable, optional
+        Called with each trace row; returning True stops training.
+    coef_init, intercept_init : optional
+        Starting weights (default zero).
+
+    Returns
+    -------
+    Result
+        ``coef``, ``intercept`` and ``trace`` (a list of flat dict rows).
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a psgd.Problem, got {type(problem).__name__}")
+    run = DRIVERS[check_choice("driver", driver, DRIVERS)]
+    n_workers = positive_int("n_workers", n_workers)
+    n_epochs = positive_number("n_epochs", n_epochs)
+    batch_size = positive_int("batch_size", batch_size, problem.n_samples,
+                              "the number of rows")
+    eval_every = positive_number("eval_every", eval_every)
+    rule = get_optimizer(optimizer)
+    schedule = make_schedule(learning_rate, eta0, problem.alpha, problem.loss,
+                             problem.max_smoothness)
+    if schedule.eta0 * problem.max_smoothness > 1e3 and not problem.loss.classification:
+        warnings.warn(
+            f"the first step {schedule.eta0:.3g} is {schedule.eta0 * problem.max_smoothness:.0f} "
+            f"times the largest stable step for this data; standardize the features or pass "
+            f"eta0={1 / problem.max_smoothness:.3g}", stacklevel=2)
+    trace = Trace(problem, driver, n_workers, optimum=optimum, test=test, callback=callback)
+    result = run(problem, n_workers=n_workers, n_epochs=n_epochs, batch_size=batch_size,
+                 schedule=schedule, rule=rule, random_state=random_state,
+                 eval_every=eval_every, trace=trace, coef_init=coef_init,
+                 intercept_init=intercept_init, **driver_options)
+    result.config = dict(driver=driver, n_workers=n_workers, n_epochs=n_epochs,
+                         batch_size=batch_size, learning_rate=schedule.name,
+                         eta0=schedule.eta0, optimizer=rule.name, random_state=random_state)
+    return result
+
+
+__all__ = ["fit", "DRIVERS", "Result"]

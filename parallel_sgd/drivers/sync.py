@@ -1,0 +1,91 @@
+"""The synchronous driver: serial SGD (``batch_size=1``) or mini-batch SGD whose
+batch gradient is computed in parallel over ``n_workers`` threads, one update per
+batch. The baseline the asynchronous drivers are measured against."""
+import math
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+
+from ..kernels.minibatch import make_scratch, minibatch_epoch
+from ..kernels.sgd import sgd_epoch
+from .common import ModelState, Result, divergence_error, kernel_config, kernel_data
+from ..trace import checkpoint_epochs
+
+
+@contextmanager
+def numba_threads(n_workers):
+    """Run the enclosed ``prange`` kernels on ``n_workers`` threads."""
+    if n_workers > numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"n_workers={n_workers} exceeds the {numba.config.NUMBA_NUM_THREADS} threads Numba "
+            f"was started with (set NUMBA_NUM_THREADS before importing parallel_sgd)"
+        )
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_workers)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+class EpochRunner:
+    """Runs contiguous stretches of steps of the serial or mini-batch kernel."""
+
+    def __init__(self, problem, rule, state, batch_size, intercept_rate=1.0):
+        self.data = kernel_data(problem)
+        self.config = kernel_config(problem, rule, intercept_rate)
+        self.state = state
+        self.batch_size = batch_size
+        if batch_size > 1:
+            self.scratch = make_scratch(problem.n_features)
+            self.derivs = np.zeros(batch_size)
+
+    def run(self, order, etas, t_start):
+        """Steps ``t_start ...`` over rows ``order`` (``len(etas)`` steps); returns steps done."""
+        if self.batch_size == 1:
+            return sgd_epoch(self.data, self.state.arrays, self.config, order, etas, t_start)
+        return minibatch_epoch(self.data, self.state.arrays, self.config, order, etas,
+                               self.batch_size, t_start, self.scratch, self.derivs)
+
+    def warm_up(self):
+        """Compile (or load from cache) the kernel before any clock starts."""
+        self.run(np.zeros(0, dtype=np.int64), np.zeros(0), 0)
+
+
+def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
+        trace, coef_init=None, intercept_init=None, intercept_rate=1.0):
+    """Train with the sync driver; see :func:`parallel_sgd.fit` for the arguments."""
+    n = problem.n_samples
+    steps_per_epoch = math.ceil(n / batch_size)
+    state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, intercept_init)
+    runner = EpochRunner(problem, rule, state, batch_size, intercept_rate)
+    rng = np.random.default_rng(random_state)
+    with numba_threads(n_workers if batch_size > 1 else numba.get_num_threads()):
+        runner.warm_up()
+        step = examples = 0
+        trace.record(*state.weights(), epoch=0, n_updates=0, n_grad_evals=0)
+        epoch, position, order, etas = 0, 0, None, None
+        for mark in checkpoint_epochs(n_epochs, eval_every):
+            goal = int(round(mark * steps_per_epoch))
+            with trace.clock:
+                while step < goal:
+                    if order is None:
+                        order = rng.permutation(n).astype(np.int64)
+                        etas = schedule(np.arange(step, step + steps_per_epoch), epoch)
+                    end = min(steps_per_epoch, position + goal - step)
+                    rows = order[position * batch_size:end * batch_size]
+                    done = runner.run(rows, etas[position:end], step)
+                    if done < end - position:
+                        raise divergence_error(
+                            f"epoch {epoch}, step {position + done}", schedule, problem)
+                    step += end - position
+                    examples += rows.shape[0]
+                    position = end
+                    if position == steps_per_epoch:
+                        epoch, position, order = epoch + 1, 0, None
+            if trace.record(*state.weights(), epoch=step / steps_per_epoch, n_updates=step,
+                            n_grad_evals=examples):
+                break
+    state.check_finite("at the end of training")
+    return Result(*state.weights(), trace.rows, driver="sync")

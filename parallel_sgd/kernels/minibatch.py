@@ -1,0 +1,109 @@
+"""Mini-batch SGD: each batch's per-example derivatives in parallel, then one update.
+
+The batch gradient is ``(1/B) sum_r g_r x_r`` at the same weights for every row
+of the batch, plus the penalty as in :mod:`.sgd` (for the sgd rule one shrink per
+batch; for the others the touched-coordinate estimate, each row contributing
+``pw_j / B``). ``batch_size=1`` gives the serial kernel's steps.
+"""
+import numpy as np
+from numba import prange
+
+from .._jit import jit, parallel_jit
+from ..losses import loss_deriv
+from ..optimizers import SGD, bias_corrections, rule_delta
+from .rows import row_bounds, row_dot, row_entry, sample_weight
+from .sgd import B, SCALE, U, rule_coordinate_step, sgd_row_update, shrink
+
+
+@jit
+def apply_batch(data, model, config, rows, derivs, eta, t, scratch):
+    """One update from a batch's derivatives ``derivs`` (rows ``rows``) at step size ``eta``."""
+    X, indices, indptr, y, weights = data
+    v, scalars, q, state = model
+    loss_code, rule_code, hyper, l2, l1, intercept_rate, pw = config
+    acc, count, mark, touched = scratch
+    d = v.shape[0]
+    n = rows.shape[0]
+    inv_b = 1.0 / n
+    g_b = 0.0
+    for r in range(n):
+        g_b += derivs[r]
+    g_b *= inv_b
+    if rule_code == SGD:
+        if l2 > 0.0:
+            scalars[SCALE] = shrink(v, scalars[SCALE], 1.0 - eta * l2)
+        scalars[U] += eta * l1
+        for r in range(n):
+            i = rows[r]
+            lo, hi = row_bounds(X, indptr, i)
+            sgd_row_update(X, indices, i, lo, hi, v, q, scalars[SCALE], scalars[U],
+                           derivs[r] * inv_b, eta, l1)
+        if intercept_rate > 0.0:
+            scalars[B] -= intercept_rate * eta * g_b
+        return
+    # adaptive rules: sum the batch gradient per touched coordinate, then step each once
+    stamp = mark[d] + 1
+    mark[d] = stamp
+    n_touched = 0
+    for r in range(n):
+        i = rows[r]
+        lo, hi = row_bounds(X, indptr, i)
+        for k in range(lo, hi):
+            j, x = row_entry(X, indices, i, k)
+            if x != 0.0:
+                if mark[j] != stamp:
+                    mark[j] = stamp
+                    touched[n_touched] = j
+                    n_touched += 1
+                    acc[j] = 0.0
+                    count[j] = 0.0
+                acc[j] += derivs[r] * x * inv_b
+                count[j] += inv_b
+    c1, c2 = bias_corrections(rule_code, hyper, t)
+    for a in range(n_touched):
+        j = touched[a]
+        rule_coordinate_step(v, state, j, acc[j], eta, v[j], rule_code, hyper, c1, c2,
+                             count[j] * pw[j], l2, l1)
+    if intercept_rate > 0.0:
+        scalars[B] += intercept_rate * rule_delta(rule_code, hyper, state, d, g_b, eta, c1, c2)
+
+
+def make_scratch(n_features):
+    """Per-fit scratch for :func:`apply_batch` (allocated once, never per example)."""
+    return (np.zeros(n_features), np.zeros(n_features), np.zeros(n_features + 1, dtype=np.int64),
+            np.zeros(n_features, dtype=np.int64))
+
+
+@parallel_jit
+def minibatch_epoch(data, model, config, order, etas, batch_size, t_start, scratch, derivs):
+    """Run ``len(etas)`` mini-batch steps over ``order``; returns the steps done.
+
+    Each batch's derivatives are computed in parallel (``prange`` over the
+    batch), then :func:`apply_batch` makes one update. A short last batch is
+    averaged over its own size. Stops early, returning the batch index, when a
+    prediction is not finite.
+    """
+    X, indices, indptr, y, weights = data
+    v, scalars = model[0], model[1]
+    loss_code = config[0]
+    m = order.shape[0]
+    n_steps = etas.shape[0]
+    for s in range(n_steps):
+        first = s * batch_size
+        size = min(m, first + batch_size) - first
+        scale, b = scalars[SCALE], scalars[B]
+        bad = 0
+        for r in prange(size):
+            i = order[first + r]
+            p = scale * row_dot(X, indices, indptr, i, v) + b
+            if np.isfinite(p):
+                derivs[r] = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+            else:
+                derivs[r] = 0.0
+                bad += 1
+        if bad > 0:
+            return s
+        apply_batch(data, model, config, order[first:first + size], derivs, etas[s], t_start + s,
+                    scratch)
+    return n_steps
+

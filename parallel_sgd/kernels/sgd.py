@@ -1,0 +1,151 @@
+"""Serial SGD over a sequence of rows: the kernel every sgd-family driver runs.
+
+State passed in (and mutated):
+
+* ``v`` (d,) and ``scalars = [b, scale, u]``: the weights are ``w = scale * v``,
+  ``b`` is the intercept and ``u`` the cumulative L1 penalty per weight;
+* ``q`` (d,): L1 penalty each coordinate has received (Tsuruoka et al.);
+* ``state`` (n_slots, d + 1): the update rule's state, intercept last.
+
+One step on row ``i`` with step size ``eta``::
+
+    p = scale * (x_i . v) + b;  g = s_i * dl/dp(p, y_i)
+    rule sgd:   scale *= max(0, 1 - eta*l2)            (L2 on every weight, O(1))
+                v += (-eta*g/scale) * x_i;  b -= eta*g
+                u += eta*l1; catch up L1 on the row's coordinates
+    others:     for each coordinate j the row touches (x_ij != 0):
+                    g_j = g*x_ij + pw_j*(l2*w_j + l1*sign(w_j))
+                    w_j += rule_delta(g_j)   (L1: clipped at 0 if it changes sign)
+                b += rule_delta(g)
+
+``pw_j = n / d_j`` (``d_j`` = rows where feature j is non-zero) makes the
+penalty gradient on touched coordinates an unbiased estimate of the full one
+(Niu et al. 2011); on dense data without zeros ``pw_j = 1``.
+"""
+import numpy as np
+
+from .._jit import jit
+from ..losses import loss_deriv
+from ..optimizers import SGD, bias_corrections, rule_delta
+from ..penalties import cumulative_l1
+from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
+
+B, SCALE, U = 0, 1, 2
+MIN_SCALE = 1e-9
+
+
+@jit
+def shrink(v, scale, factor):
+    """Multiply every weight ``scale * v`` by ``factor`` in O(1); returns the new scale.
+
+    ``factor <= 0`` resets the weights to 0 (the step clips at zero, as
+    scikit-learn does); a scale below ``MIN_SCALE`` is folded into ``v`` (O(d), rare).
+    """
+    if factor <= 0.0:
+        v[:] = 0.0
+        return 1.0
+    scale *= factor
+    if scale < MIN_SCALE:
+        for j in range(v.shape[0]):
+            v[j] *= scale
+        return 1.0
+    return scale
+
+
+@jit
+def sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1):
+    """Plain-SGD step of one row after the L2 shrink: ``w -= eta*g*x``, then L1 catch-up."""
+    if g != 0.0:
+        c = -eta * g / scale
+        for k in range(lo, hi):
+            j, x = row_entry(X, indices, i, k)
+            v[j] += c * x
+    if l1 > 0.0:
+        for k in range(lo, hi):
+            j, x = row_entry(X, indices, i, k)
+            if x != 0.0:
+                cumulative_l1(v, q, j, scale, u)
+
+
+@jit
+def rule_coordinate_step(v, state, j, gj, eta, wj, code, hyper, c1, c2, pw_j, l2, l1):
+    """Adaptive-rule step of coordinate ``j`` given its loss gradient ``gj``."""
+    if l2 > 0.0 or l1 > 0.0:
+        sign = 1.0 if wj > 0.0 else (-1.0 if wj < 0.0 else 0.0)
+        gj += pw_j * (l2 * wj + l1 * sign)
+    new = wj + rule_delta(code, hyper, state, j, gj, eta, c1, c2)
+    if l1 > 0.0 and new * wj < 0.0:
+        new = 0.0
+    v[j] = new
+
+
+@jit
+def sgd_epoch(data, model, config, order, etas, t_start):
+    """Run one SGD step per entry of ``order`` (row ids), step sizes ``etas``.
+
+    ``data = (X, indices, indptr, y, weights)``, ``model = (v, scalars, q, state)``,
+    ``config = (loss_code, rule_code, hyper, l2, l1, intercept_rate, pw)``;
+    ``intercept_rate`` multiplies the intercept's steps (0: no intercept).
+    ``t_start`` is the global step count of ``order[0]`` (Adam's bias correction).
+    Returns the number of steps done: ``len(order)``, or the position of the
+    first step whose prediction was not finite (training stops there).
+    """
+    if config[1] == SGD:
+        return _plain_epoch(data, model, config, order, etas)
+    return _adaptive_epoch(data, model, config, order, etas, t_start)
+
+
+@jit
+def _plain_epoch(data, model, config, order, etas):
+    """The sgd rule, with ``b``, ``scale`` and ``u`` kept in registers."""
+    X, indices, indptr, y, weights = data
+    v, scalars, q, state = model
+    loss_code, rule_code, hyper, l2, l1, intercept_rate, pw = config
+    b, scale, u = scalars[B], scalars[SCALE], scalars[U]
+    m = order.shape[0]
+    done = m
+    for s in range(m):
+        prefetch_ahead(X, indices, indptr, order, s)
+        i = order[s]
+        eta = etas[s]
+        p = scale * row_dot(X, indices, indptr, i, v) + b
+        if not np.isfinite(p):
+            done = s
+            break
+        g = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+        if l2 > 0.0:
+            scale = shrink(v, scale, 1.0 - eta * l2)
+        u += eta * l1
+        lo, hi = row_bounds(X, indptr, i)
+        sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1)
+        b -= intercept_rate * eta * g
+    scalars[B], scalars[SCALE], scalars[U] = b, scale, u
+    return done
+
+
+@jit
+def _adaptive_epoch(data, model, config, order, etas, t_start):
+    """momentum, adagrad, rmsprop, adam: per-coordinate steps on touched coordinates."""
+    X, indices, indptr, y, weights = data
+    v, scalars, q, state = model
+    loss_code, rule_code, hyper, l2, l1, intercept_rate, pw = config
+    d = v.shape[0]
+    m = order.shape[0]
+    for s in range(m):
+        prefetch_ahead(X, indices, indptr, order, s)
+        i = order[s]
+        eta = etas[s]
+        p = row_dot(X, indices, indptr, i, v) + scalars[B]
+        if not np.isfinite(p):
+            return s
+        g = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+        c1, c2 = bias_corrections(rule_code, hyper, t_start + s)
+        lo, hi = row_bounds(X, indptr, i)
+        for k in range(lo, hi):
+            j, x = row_entry(X, indices, i, k)
+            if x != 0.0:
+                rule_coordinate_step(v, state, j, g * x, eta, v[j], rule_code, hyper,
+                                     c1, c2, pw[j], l2, l1)
+        if intercept_rate > 0.0:
+            scalars[B] += intercept_rate * rule_delta(rule_code, hyper, state, d, g, eta, c1, c2)
+    return m
