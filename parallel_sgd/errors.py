@@ -12,7 +12,8 @@ class DivergenceError(ValueError):
 def unknown_name(kind, name, known):
     """A ValueError for an unknown option value that lists the accepted ones."""
     choices = ", ".join(sorted(known))
-    return ValueError(f"unknown {kind} {name!r}; known {kind}s: {choices}")
+    plural = kind + ("es" if kind.endswith("s") else "s")
+    return ValueError(f"unknown {kind} {name!r}; known {plural}: {choices}")
 
 
 def check_choice(kind, name, known):

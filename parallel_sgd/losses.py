@@ -123,13 +123,15 @@ class Loss:
 
     ``smoothness`` is the Lipschitz constant of ``deriv`` in ``p`` (``inf`` for
     hinge, which is not smooth); the per-example smoothness of ``x -> l(x.w, y)``
-    is ``smoothness * ||x||^2``.
+    is ``smoothness * ||x||^2``. ``bounded_derivative`` says whether ``|dl/dp|``
+    is bounded; where it is not, a too-large step diverges instead of bouncing.
     """
 
     name: str
     code: int
     smoothness: float
     classification: bool
+    bounded_derivative: bool
 
     @property
     def is_smooth(self):
@@ -154,11 +156,11 @@ class Loss:
 LOSSES = {
     loss.name: loss
     for loss in (
-        Loss("squared_error", SQUARED_ERROR, 1.0, classification=False),
-        Loss("log_loss", LOG_LOSS, 0.25, classification=True),
-        Loss("hinge", HINGE, math.inf, classification=True),
-        Loss("squared_hinge", SQUARED_HINGE, 2.0, classification=True),
-        Loss("modified_huber", MODIFIED_HUBER, 2.0, classification=True),
+        Loss("squared_error", SQUARED_ERROR, 1.0, classification=False, bounded_derivative=False),
+        Loss("log_loss", LOG_LOSS, 0.25, classification=True, bounded_derivative=True),
+        Loss("hinge", HINGE, math.inf, classification=True, bounded_derivative=True),
+        Loss("squared_hinge", SQUARED_HINGE, 2.0, classification=True, bounded_derivative=False),
+        Loss("modified_huber", MODIFIED_HUBER, 2.0, classification=True, bounded_derivative=True),
     )
 }
 

@@ -25,9 +25,9 @@ def encode_binary_labels(y, classes, loss_name):
     y = np.asarray(y)
     known = np.isin(y, classes)
     if not known.all():
-        bad = y[~known][0]
+        bad = y[~known][0].item()
         raise DataError(
-            f"label {bad!r} is not one of the two classes {list(classes)} the {loss_name} "
+            f"label {bad!r} is not one of the two classes {classes.tolist()} the {loss_name} "
             f"problem was built with"
         )
     return np.where(y == classes[1], 1.0, -1.0)

@@ -99,19 +99,25 @@ def sklearn_optimal_eta0(alpha, loss):
 def make_schedule(name, eta0, alpha, loss, max_smoothness):
     """Build the schedule ``name`` from ``fit``'s arguments.
 
-    ``eta0=None`` picks a default: scikit-learn's first step for ``optimal``,
-    otherwise ``1 / L_max`` where ``L_max`` (``max_smoothness``) bounds the
-    smoothness of every per-example loss, the largest step that is stable.
+    ``eta0=None`` picks a default: ``1 / L_max`` where ``L_max``
+    (``max_smoothness``) bounds the smoothness of every per-example loss, the
+    largest step that is stable; for ``optimal``, scikit-learn's first step --
+    capped at ``1 / L_max`` for losses whose derivative is unbounded
+    (``squared_error``, ``squared_hinge``), where scikit-learn's step diverges.
     ``beta`` for the exponential schedule may be given as ``("exponential", beta)``.
     """
     beta = 0.9
     if isinstance(name, tuple):
         name, beta = name
     check_choice("learning_rate", name, SCHEDULES)
+    safe = 1.0 / max_smoothness
     if name == "optimal":
-        return optimal(alpha, sklearn_optimal_eta0(alpha, loss) if eta0 is None else eta0)
+        if eta0 is None:
+            eta0 = sklearn_optimal_eta0(alpha, loss)
+            eta0 = eta0 if loss.bounded_derivative else min(eta0, safe)
+        return optimal(alpha, eta0)
     if eta0 is None:
-        eta0 = 1.0 / max_smoothness
+        eta0 = safe
     if name == "constant":
         return constant(eta0)
     if name == "inverse":

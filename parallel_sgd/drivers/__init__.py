@@ -67,11 +67,7 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     rule = get_optimizer(optimizer)
     schedule = make_schedule(learning_rate, eta0, problem.alpha, problem.loss,
                              problem.max_smoothness)
-    if schedule.eta0 * problem.max_smoothness > 1e3 and not problem.loss.classification:
-        warnings.warn(
-            f"the first step {schedule.eta0:.3g} is {schedule.eta0 * problem.max_smoothness:.0f} "
-            f"times the largest stable step for this data; standardize the features or pass "
-            f"eta0={1 / problem.max_smoothness:.3g}", stacklevel=2)
+    warn_about_large_first_step(schedule, problem)
     trace = Trace(problem, driver, n_workers, optimum=optimum, test=test, callback=callback)
     result = run(problem, n_workers=n_workers, n_epochs=n_epochs, batch_size=batch_size,
                  schedule=schedule, rule=rule, random_state=random_state,
@@ -81,6 +77,19 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
                          batch_size=batch_size, learning_rate=schedule.name,
                          eta0=schedule.eta0, optimizer=rule.name, random_state=random_state)
     return result
+
+
+def warn_about_large_first_step(schedule, problem):
+    """Warn when the first step is far beyond the largest stable one (unscaled data)."""
+    ratio = schedule.eta0 * problem.max_smoothness
+    limit = 100.0 if problem.loss.bounded_derivative else 2.0
+    if ratio > limit:
+        warnings.warn(
+            f"the first step {schedule.eta0:.3g} is {ratio:.0f} times the largest stable step "
+            f"for this data ({1 / problem.max_smoothness:.3g}); expect "
+            f"{'slow, noisy progress' if problem.loss.bounded_derivative else 'divergence'}. "
+            f"Standardize the features or pass eta0={1 / problem.max_smoothness:.3g}",
+            stacklevel=3)
 
 
 __all__ = ["fit", "DRIVERS", "Result"]

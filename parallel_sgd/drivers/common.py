@@ -99,11 +99,20 @@ def divergence_error(where, schedule, problem):
     """The error raised when a prediction or weight stops being finite."""
     safe = 1.0 / problem.max_smoothness
     return DivergenceError(
-        f"training diverged at {where}: a prediction became NaN or infinite. "
+        f"training diverged at {where}. "
         f"The step size is too large for this data (first step {schedule.rate(0):.3g}); "
         f"try a smaller learning rate, e.g. eta0={safe:.3g} (1 / max per-example smoothness), "
         f"or standardize the features."
     )
+
+
+def check_progress(rows, schedule, problem, growth=1e6):
+    """Raise :func:`divergence_error` if the last checkpoint's objective is not finite or
+    has grown ``growth``-fold over the first: a step that large never helps."""
+    first, last = rows[0]["objective"], rows[-1]["objective"]
+    if not np.isfinite(last) or last > growth * max(abs(first), 1e-12):
+        raise divergence_error(f"epoch {rows[-1]['epoch']:g} (objective {last:.3g}, "
+                               f"started at {first:.3g})", schedule, problem)
 
 
 def positive_int(name, value, upper=None, upper_name=None):
@@ -126,4 +135,5 @@ def positive_number(name, value):
 
 
 __all__ = ["Result", "ModelState", "kernel_data", "kernel_config", "divergence_error",
+           "check_progress",
            "positive_int", "positive_number", "optimum_value"]

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..kernels.minibatch import make_scratch, minibatch_epoch
 from ..kernels.sgd import sgd_epoch
-from .common import ModelState, Result, divergence_error, kernel_config, kernel_data
+from .common import (ModelState, Result, check_progress, divergence_error, kernel_config,
+                     kernel_data)
 from ..trace import checkpoint_epochs
 
 
@@ -78,14 +79,17 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
                     done = runner.run(rows, etas[position:end], step)
                     if done < end - position:
                         raise divergence_error(
-                            f"epoch {epoch}, step {position + done}", schedule, problem)
+                            f"epoch {epoch}, step {position + done} (a prediction became NaN "
+                            f"or infinite)", schedule, problem)
                     step += end - position
                     examples += rows.shape[0]
                     position = end
                     if position == steps_per_epoch:
                         epoch, position, order = epoch + 1, 0, None
-            if trace.record(*state.weights(), epoch=step / steps_per_epoch, n_updates=step,
-                            n_grad_evals=examples):
+            stop = trace.record(*state.weights(), epoch=step / steps_per_epoch, n_updates=step,
+                                n_grad_evals=examples)
+            check_progress(trace.rows, schedule, problem)
+            if stop:
                 break
     state.check_finite("at the end of training")
     return Result(*state.weights(), trace.rows, driver="sync")
