@@ -28,8 +28,15 @@ def test_optimal_matches_scikit_learn(alpha, loss):
     initial_eta0 = typw / max(1.0, float(ref.loss_deriv(loss, -typw, 1.0)))
     optimal_init = 1.0 / (initial_eta0 * alpha)
     sklearn_rates = 1.0 / (alpha * (optimal_init + (T + 1) - 1))
-    sched = schedules.make_schedule("optimal", None, alpha, get_loss(loss), 4.0)
+    sched = schedules.make_schedule("optimal", None, alpha, get_loss(loss), 1e-3)
     np.testing.assert_allclose(sched(T), sklearn_rates, rtol=1e-14)
+
+
+@pytest.mark.parametrize("loss,capped", [("squared_error", True), ("squared_hinge", True),
+                                         ("log_loss", False), ("hinge", False)])
+def test_optimal_first_step_is_capped_where_the_derivative_is_unbounded(loss, capped):
+    sched = schedules.make_schedule("optimal", None, 1e-4, get_loss(loss), 50.0)
+    assert sched.rate(0) == pytest.approx(1 / 50.0 if capped else 1e-4 ** -0.25)
 
 
 def test_default_eta0_is_the_stable_step():
