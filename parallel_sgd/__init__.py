@@ -1,7 +1,18 @@
-"""parallel_sgd: parallel and asynchronous SGD for L1/L2-regularized linear models."""
-from .data import Dataset
+"""parallel_sgd: parallel and asynchronous SGD for L1/L2-regularized linear models.
+
+The public API (DESIGN.md section 3): data (`Dataset`, `load_svmlight`,
+`save_svmlight`, generators, `fetch`), `Problem`, `reference_optimum`, `fit`.
+"""
+from .data import (Dataset, fetch, load_svmlight, make_dense_classification, make_regression,
+                   make_sparse_classification, save_svmlight)
+from .drivers import Result, fit
 from .errors import DataError, DivergenceError
 from .problem import Problem
 
 __version__ = "0.1.0"
-from .drivers import fit, Result
+
+__all__ = [
+    "DataError", "Dataset", "DivergenceError", "Problem", "Result", "fetch", "fit",
+    "load_svmlight", "make_dense_classification", "make_regression",
+    "make_sparse_classification", "save_svmlight",
+]
