@@ -72,7 +72,7 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
             with trace.clock:
                 while step < goal:
                     if order is None:
-                        order = rng.permutation(n).astype(np.int64)
+                        order = rng.permutation(n)
                         etas = schedule(np.arange(step, step + steps_per_epoch), epoch)
                     end = min(steps_per_epoch, position + goal - step)
                     rows = order[position * batch_size:end * batch_size]

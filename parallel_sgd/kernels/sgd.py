@@ -105,7 +105,7 @@ def _plain_epoch(data, model, config, order, etas):
     m = order.shape[0]
     done = m
     for s in range(m):
-        prefetch_ahead(X, indices, indptr, order, s)
+        prefetch_ahead(data, order, s)
         i = order[s]
         eta = etas[s]
         p = scale * row_dot(X, indices, indptr, i, v) + b
@@ -132,7 +132,7 @@ def _adaptive_epoch(data, model, config, order, etas, t_start):
     d = v.shape[0]
     m = order.shape[0]
     for s in range(m):
-        prefetch_ahead(X, indices, indptr, order, s)
+        prefetch_ahead(data, order, s)
         i = order[s]
         eta = etas[s]
         p = row_dot(X, indices, indptr, i, v) + scalars[B]
