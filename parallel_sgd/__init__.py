@@ -8,11 +8,12 @@ from .data import (Dataset, fetch, load_svmlight, make_dense_classification, mak
 from .drivers import Result, fit
 from .errors import DataError, DivergenceError
 from .problem import Problem
+from .reference import Optimum, reference_optimum
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataError", "Dataset", "DivergenceError", "Problem", "Result", "fetch", "fit",
+    "DataError", "Dataset", "DivergenceError", "Optimum", "Problem", "Result", "fetch", "fit",
     "load_svmlight", "make_dense_classification", "make_regression",
-    "make_sparse_classification", "save_svmlight",
+    "make_sparse_classification", "reference_optimum", "save_svmlight",
 ]

@@ -80,7 +80,12 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
 
 
 def warn_about_large_first_step(schedule, problem):
-    """Warn when the first step is far beyond the largest stable one (unscaled data)."""
+    """Warn when the first step is far beyond the largest stable one (unscaled data).
+
+    Hinge is not smooth, so it has no largest stable step and is never warned about.
+    """
+    if not problem.loss.is_smooth:
+        return
     ratio = schedule.eta0 * problem.max_smoothness
     limit = 100.0 if problem.loss.bounded_derivative else 2.0
     if ratio > limit:

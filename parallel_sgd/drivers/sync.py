@@ -55,8 +55,13 @@ class EpochRunner:
 
 
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
-        trace, coef_init=None, intercept_init=None, intercept_rate=1.0):
-    """Train with the sync driver; see :func:`parallel_sgd.fit` for the arguments."""
+        trace, coef_init=None, intercept_init=None, intercept_rate=1.0, shuffle=True):
+    """Train with the sync driver; see :func:`parallel_sgd.fit` for the arguments.
+
+    Driver options: ``intercept_rate`` scales the intercept's step size
+    (scikit-learn uses 0.01 on sparse data); ``shuffle=False`` visits the rows in
+    their stored order every epoch instead of a fresh permutation.
+    """
     n = problem.n_samples
     steps_per_epoch = math.ceil(n / batch_size)
     state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, intercept_init)
@@ -72,7 +77,7 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
             with trace.clock:
                 while step < goal:
                     if order is None:
-                        order = rng.permutation(n)
+                        order = rng.permutation(n) if shuffle else np.arange(n)
                         etas = schedule(np.arange(step, step + steps_per_epoch), epoch)
                     end = min(steps_per_epoch, position + goal - step)
                     rows = order[position * batch_size:end * batch_size]

@@ -15,6 +15,9 @@ the quadratic model of ``D`` along ``beta_i`` (exact for ``kappa = 0``, a
 majorization step otherwise, since ``||soft(., kappa)||^2/2`` is 1-smooth) and
 updates ``v`` in O(nnz of the row). Coordinates stuck at a bound are shrunk
 away as in liblinear and brought back before convergence is declared.
+
+Also :func:`quadratic_l1_cd`: coordinate descent on the dense proximal-Newton
+model that the smooth-loss reference solver minimizes when there is an L1 term.
 """
 import numpy as np
 
@@ -65,7 +68,7 @@ def _shuffle(index, size, rng):
 
 
 @jit
-def dual_cd(data, state, config, max_epochs, eps):
+def dual_cd(data, state, config, max_visits, eps):
     """Run dual coordinate ascent until the projected-gradient spread is ``<= eps``.
 
     ``data = (X, indices, indptr, y, upper, qii)`` with ``qii = ||x_i||^2``;
@@ -74,9 +77,10 @@ def dual_cd(data, state, config, max_epochs, eps):
     ``config = (margin, kappa)`` with ``margin[i] = m_i``. ``beta`` and ``v``
     are updated in place (``v`` must equal ``sum_i beta_i y_i x_i`` on entry).
 
-    Returns ``(epochs, spread, visits)``: epochs run, the last pass's
-    projected-gradient spread (``spread <= eps`` means converged) and the
-    number of coordinate visits (shrinking makes epochs cheaper as it goes).
+    Stops early after the epoch that brings the coordinate visits to
+    ``max_visits`` (shrinking makes epochs cheaper as it goes, so work is
+    counted in visits). Returns ``(epochs, spread, visits)``: epochs run, the
+    last pass's projected-gradient spread (``<= eps`` means converged) and visits.
     """
     X, indices, indptr, y, upper, qii = data
     beta, v, index, rng = state
@@ -87,7 +91,9 @@ def dual_cd(data, state, config, max_epochs, eps):
     m_old, mm_old = big, -big  # shrinking thresholds: max and min PG of the last pass
     spread = big
     visits = 0
-    for epoch in range(max_epochs):
+    epoch = 0
+    while visits < max_visits:
+        epoch += 1
         _shuffle(index, size, rng)
         visits += size
         pg_max, pg_min = 0.0, 0.0  # so that spread >= max |PG| (optimal iff 0)
@@ -133,13 +139,13 @@ def dual_cd(data, state, config, max_epochs, eps):
         spread = pg_max - pg_min
         if spread <= eps:
             if size == n_active:
-                return epoch + 1, spread, visits
+                return epoch, spread, visits
             size = n_active  # verify on every coordinate before stopping
             m_old, mm_old = big, -big
             continue
         m_old = pg_max if pg_max > 0.0 else big
         mm_old = pg_min if pg_min < 0.0 else -big
-    return max_epochs, spread, visits
+    return epoch, spread, visits
 
 
 @jit
