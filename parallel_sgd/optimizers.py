@@ -41,6 +41,7 @@ class UpdateRule:
     code: int
     n_slots: int
     hyper: tuple = (0.0, 0.0, 0.0)
+    lock_free_safe: bool = True
 
     def init_state(self, n_features, dtype=np.float64):
         """Zeroed state, ``(n_slots, n_features + 1)``; the last column is the intercept's."""

@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import DivergenceError
 from ..kernels.linalg import data_arrays
 from ..penalties import flush_cumulative_l1
-from ..trace import optimum_value
+from ..trace import checkpoint_epochs, optimum_value
 
 
 @dataclass
@@ -115,6 +115,51 @@ def check_progress(rows, schedule, problem, growth=1e6):
                                f"started at {first:.3g})", schedule, problem)
 
 
+def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_every,
+                 random_state, shuffle=True, batch_size=1):
+    """The loop every SGD-family driver shares: epochs, checkpoints, divergence checks.
+
+    Each epoch draws a permutation of the rows (or keeps their order) and the step
+    sizes of its steps; ``run_steps(rows, etas, first_step)`` runs the steps that
+    fall before the next checkpoint (``len(etas)`` of them, ``batch_size`` rows
+    each) and returns how many it completed. The solver clock runs only inside
+    it; the trace gets a row at epoch 0 and at every checkpoint. Returns the
+    final :class:`Result`.
+    """
+    n = problem.n_samples
+    steps_per_epoch = -(-n // batch_size)
+    rng = np.random.default_rng(random_state)
+    step = examples = 0
+    trace.record(*state.weights(), epoch=0, n_updates=0, n_grad_evals=0)
+    epoch, position, order, etas = 0, 0, None, None
+    for mark in checkpoint_epochs(n_epochs, eval_every):
+        goal = int(round(mark * steps_per_epoch))
+        with trace.clock:
+            while step < goal:
+                if order is None:
+                    order = rng.permutation(n) if shuffle else np.arange(n)
+                    etas = schedule(np.arange(step, step + steps_per_epoch), epoch)
+                end = min(steps_per_epoch, position + goal - step)
+                rows = order[position * batch_size:end * batch_size]
+                done = run_steps(rows, etas[position:end], step)
+                if done < end - position:
+                    raise divergence_error(
+                        f"epoch {epoch}, step {position + done} (a prediction became NaN "
+                        f"or infinite)", schedule, problem)
+                step += end - position
+                examples += rows.shape[0]
+                position = end
+                if position == steps_per_epoch:
+                    epoch, position, order = epoch + 1, 0, None
+        stop = trace.record(*state.weights(), epoch=step / steps_per_epoch, n_updates=step,
+                            n_grad_evals=examples)
+        check_progress(trace.rows, schedule, problem)
+        if stop:
+            break
+    state.check_finite("at the end of training")
+    return Result(*state.weights(), trace.rows, driver=trace.driver)
+
+
 def positive_int(name, value, upper=None, upper_name=None):
     """``value`` as an int >= 1 (and <= ``upper``), else a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -135,5 +180,5 @@ def positive_number(name, value):
 
 
 __all__ = ["Result", "ModelState", "kernel_data", "kernel_config", "divergence_error",
-           "check_progress",
+           "check_progress", "train_epochs",
            "positive_int", "positive_number", "optimum_value"]

@@ -1,7 +1,6 @@
 """The synchronous driver: serial SGD (``batch_size=1``) or mini-batch SGD whose
 batch gradient is computed in parallel over ``n_workers`` threads, one update per
 batch. The baseline the asynchronous drivers are measured against."""
-import math
 from contextlib import contextmanager
 
 import numba
@@ -9,9 +8,7 @@ import numpy as np
 
 from ..kernels.minibatch import make_scratch, minibatch_epoch
 from ..kernels.sgd import sgd_epoch
-from .common import (ModelState, Result, check_progress, divergence_error, kernel_config,
-                     kernel_data)
-from ..trace import checkpoint_epochs
+from .common import ModelState, kernel_config, kernel_data, train_epochs
 
 
 @contextmanager
@@ -62,39 +59,10 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     (scikit-learn uses 0.01 on sparse data); ``shuffle=False`` visits the rows in
     their stored order every epoch instead of a fresh permutation.
     """
-    n = problem.n_samples
-    steps_per_epoch = math.ceil(n / batch_size)
     state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, intercept_init)
     runner = EpochRunner(problem, rule, state, batch_size, intercept_rate)
-    rng = np.random.default_rng(random_state)
     with numba_threads(n_workers if batch_size > 1 else numba.get_num_threads()):
         runner.warm_up()
-        step = examples = 0
-        trace.record(*state.weights(), epoch=0, n_updates=0, n_grad_evals=0)
-        epoch, position, order, etas = 0, 0, None, None
-        for mark in checkpoint_epochs(n_epochs, eval_every):
-            goal = int(round(mark * steps_per_epoch))
-            with trace.clock:
-                while step < goal:
-                    if order is None:
-                        order = rng.permutation(n) if shuffle else np.arange(n)
-                        etas = schedule(np.arange(step, step + steps_per_epoch), epoch)
-                    end = min(steps_per_epoch, position + goal - step)
-                    rows = order[position * batch_size:end * batch_size]
-                    done = runner.run(rows, etas[position:end], step)
-                    if done < end - position:
-                        raise divergence_error(
-                            f"epoch {epoch}, step {position + done} (a prediction became NaN "
-                            f"or infinite)", schedule, problem)
-                    step += end - position
-                    examples += rows.shape[0]
-                    position = end
-                    if position == steps_per_epoch:
-                        epoch, position, order = epoch + 1, 0, None
-            stop = trace.record(*state.weights(), epoch=step / steps_per_epoch, n_updates=step,
-                                n_grad_evals=examples)
-            check_progress(trace.rows, schedule, problem)
-            if stop:
-                break
-    state.check_finite("at the end of training")
-    return Result(*state.weights(), trace.rows, driver="sync")
+        return train_epochs(problem, trace, state, schedule, runner.run, n_epochs=n_epochs,
+                            eval_every=eval_every, random_state=random_state, shuffle=shuffle,
+                            batch_size=batch_size)

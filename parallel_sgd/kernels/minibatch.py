@@ -12,7 +12,7 @@ from .._jit import jit, parallel_jit
 from ..losses import loss_deriv
 from ..optimizers import SGD, bias_corrections, rule_delta
 from .rows import row_bounds, row_dot, row_entry, sample_weight
-from .sgd import B, SCALE, U, rule_coordinate_step, sgd_row_update, shrink
+from .sgd import B, SCALE, U, rule_step, sgd_row_update, shrink
 
 
 @jit
@@ -62,8 +62,8 @@ def apply_batch(data, model, config, rows, derivs, eta, t, scratch):
     c1, c2 = bias_corrections(rule_code, hyper, t)
     for a in range(n_touched):
         j = touched[a]
-        rule_coordinate_step(v, state, j, acc[j], eta, v[j], rule_code, hyper, c1, c2,
-                             count[j] * pw[j], l2, l1)
+        v[j] = rule_step(state, j, acc[j], eta, v[j], rule_code, hyper, c1, c2,
+                         count[j] * pw[j], l2, l1)
     if intercept_rate > 0.0:
         scalars[B] += intercept_rate * rule_delta(rule_code, hyper, state, d, g_b, eta, c1, c2)
 

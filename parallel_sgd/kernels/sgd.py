@@ -68,15 +68,19 @@ def sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1):
 
 
 @jit
-def rule_coordinate_step(v, state, j, gj, eta, wj, code, hyper, c1, c2, pw_j, l2, l1):
-    """Adaptive-rule step of coordinate ``j`` given its loss gradient ``gj``."""
+def rule_step(state, j, gj, eta, wj, code, hyper, c1, c2, pw_j, l2, l1):
+    """New value of coordinate ``j`` (now ``wj``) after an adaptive-rule step.
+
+    ``gj`` is the loss gradient; the penalty gradient ``pw_j * (l2*wj + l1*sign(wj))``
+    is added here, and an L1 step that would cross zero stops at zero.
+    """
     if l2 > 0.0 or l1 > 0.0:
         sign = 1.0 if wj > 0.0 else (-1.0 if wj < 0.0 else 0.0)
         gj += pw_j * (l2 * wj + l1 * sign)
     new = wj + rule_delta(code, hyper, state, j, gj, eta, c1, c2)
     if l1 > 0.0 and new * wj < 0.0:
         new = 0.0
-    v[j] = new
+    return new
 
 
 @jit
@@ -144,8 +148,8 @@ def _adaptive_epoch(data, model, config, order, etas, t_start):
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
             if x != 0.0:
-                rule_coordinate_step(v, state, j, g * x, eta, v[j], rule_code, hyper,
-                                     c1, c2, pw[j], l2, l1)
+                v[j] = rule_step(state, j, g * x, eta, v[j], rule_code, hyper, c1, c2,
+                                 pw[j], l2, l1)
         if intercept_rate > 0.0:
             scalars[B] += intercept_rate * rule_delta(rule_code, hyper, state, d, g, eta, c1, c2)
     return m
