@@ -35,13 +35,19 @@ ADAM = 4
 
 @dataclass(frozen=True)
 class UpdateRule:
-    """An update rule: ``hyper = (beta1, beta2, eps)`` with the meanings its factory gives."""
+    """An update rule: ``hyper = (beta1, beta2, eps)`` with the meanings its factory gives.
+
+    ``state_is_sum`` says whether the state is a running sum (Adagrad) rather than a
+    moving average; parallel drivers combine workers' states accordingly.
+    ``lock_free_safe`` says whether the Hogwild! driver may run it.
+    """
 
     name: str
     code: int
     n_slots: int
     hyper: tuple = (0.0, 0.0, 0.0)
     lock_free_safe: bool = True
+    state_is_sum: bool = False
 
     def init_state(self, n_features, dtype=np.float64):
         """Zeroed state, ``(n_slots, n_features + 1)``; the last column is the intercept's."""
@@ -78,7 +84,7 @@ def momentum(beta=0.9):
 
 def adagrad(eps=1e-8):
     """Adagrad (Duchi et al. 2011): ``G += g^2``, ``w -= eta * g / (sqrt(G) + eps)``."""
-    return UpdateRule("adagrad", ADAGRAD, 1, (0.0, 0.0, _eps(eps)))
+    return UpdateRule("adagrad", ADAGRAD, 1, (0.0, 0.0, _eps(eps)), state_is_sum=True)
 
 
 def rmsprop(rho=0.9, eps=1e-8):

@@ -59,6 +59,16 @@ class Penalty:
 
 
 @jit
+def soft_threshold(w, threshold):
+    """``sign(w) * max(|w| - threshold, 0)``: the proximal step of ``threshold * |w|``."""
+    if w > threshold:
+        return w - threshold
+    if w < -threshold:
+        return w + threshold
+    return 0.0
+
+
+@jit
 def cumulative_l1(v, q, j, scale, u):
     """Bring coordinate ``j`` up to date with the L1 penalty accumulated so far.
 

@@ -1,4 +1,5 @@
-"""`fit`: one entry point for every driver (sync now; hogwild, svrg, ray as they land)."""
+"""`fit`: one entry point for every driver (sync, hogwild; svrg and ray as they land)."""
+import inspect
 import warnings
 
 from ..errors import check_choice
@@ -6,10 +7,10 @@ from ..optimizers import get_optimizer
 from ..problem import Problem
 from ..schedules import make_schedule
 from ..trace import Trace
-from . import sync
+from . import hogwild, sync
 from .common import Result, positive_int, positive_number
 
-DRIVERS = {"sync": sync.run}
+DRIVERS = {"sync": sync.run, "hogwild": hogwild.run}
 
 
 def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
@@ -22,9 +23,12 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     ----------
     problem : Problem
         Data, loss and penalty: P(w, b) = (1/n) sum_i s_i l(x_i.w + b, y_i) + penalty(w).
-    driver : {"sync"}
+    driver : {"sync", "hogwild"}
         ``"sync"``: serial SGD for ``batch_size=1``; otherwise mini-batches whose
         gradient is computed over ``n_workers`` threads, one update per batch.
+        ``"hogwild"``: ``n_workers`` workers training one shared model at once
+        (options ``backend``, ``locking``, ``merge_every``; see
+        :func:`parallel_sgd.drivers.hogwild.run`).
     n_workers : int
         Threads (or workers) the driver may use.
     n_epochs : float
@@ -64,6 +68,7 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     batch_size = positive_int("batch_size", batch_size, problem.n_samples,
                               "the number of rows")
     eval_every = positive_number("eval_every", eval_every)
+    check_driver_options(driver, run, driver_options)
     rule = get_optimizer(optimizer)
     schedule = make_schedule(learning_rate, eta0, problem.alpha, problem.loss,
                              problem.max_smoothness)
@@ -77,6 +82,19 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
                          batch_size=batch_size, learning_rate=schedule.name,
                          eta0=schedule.eta0, optimizer=rule.name, random_state=random_state)
     return result
+
+
+COMMON = {"problem", "n_workers", "n_epochs", "batch_size", "schedule", "rule", "random_state",
+          "eval_every", "trace", "coef_init", "intercept_init"}
+
+
+def check_driver_options(driver, run, options):
+    """Refuse options the driver does not take, listing the ones it does."""
+    accepted = sorted(set(inspect.signature(run).parameters) - COMMON)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"driver {driver!r} takes no option {unknown[0]!r}; its options: "
+                         f"{', '.join(accepted) or 'none'}")
 
 
 def warn_about_large_first_step(schedule, problem):

@@ -22,6 +22,7 @@ model that the smooth-loss reference solver minimizes when there is an L1 term.
 import numpy as np
 
 from .._jit import jit
+from ..penalties import soft_threshold
 from .rows import row_bounds, row_entry
 
 _XS_MULT = np.uint64(0x2545F4914F6CDD1D)
@@ -41,22 +42,13 @@ def _random_below(rng, k):
 
 
 @jit
-def _soft(z, kappa):
-    if z > kappa:
-        return z - kappa
-    if z < -kappa:
-        return z + kappa
-    return 0.0
-
-
-@jit
 def _row_dot_soft(X, indices, indptr, i, v, kappa):
     """``x_i . soft(v, kappa)``."""
     lo, hi = row_bounds(X, indptr, i)
     s = 0.0
     for k in range(lo, hi):
         j, x = row_entry(X, indices, i, k)
-        s += x * _soft(v[j], kappa)
+        s += x * soft_threshold(v[j], kappa)
     return s
 
 

@@ -1,0 +1,156 @@
+"""The Hogwild! driver: ``n_workers`` workers train one shared model at once.
+
+Each epoch the driver draws one permutation of the rows (as the sync driver
+does) and splits it into ``n_workers`` contiguous slices; the workers run the
+nogil kernels of :mod:`parallel_sgd.kernels.hogwild` on their slices at the same
+time, and meet only at checkpoints, where the trace needs a consistent model.
+
+No step takes a lock. Each worker steps on a private replica of the model and
+adds its changes into the shared weights every ``merge_every`` steps (a merge
+holds a spinlock for its O(d) work), because on 2 cores plain Hogwild -- all
+workers writing one weight vector -- measured slower than one thread: see the
+kernel module for the figures. ``locking="global"`` is the opposite baseline,
+every step on the shared model under one lock.
+
+``backend="threads"`` runs the workers as threads of this process;
+``backend="processes"`` as processes attached to the data and the model through
+shared memory (:mod:`.hogwild_processes`). One worker has nobody to race with:
+it runs the serial kernel, so its result equals ``driver="sync"`` exactly.
+
+Every update rule is supported: their state is per coordinate and is merged like
+the weights. Mini-batches are not (``batch_size`` must be 1).
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..errors import check_choice
+from ..kernels.hogwild import locked_epoch, new_replica, replica_epoch
+from . import sync
+from .common import ModelState, kernel_config, kernel_data, train_epochs
+
+BACKENDS = ("threads", "processes")
+LOCKING = ("none", "global")
+
+
+def default_merge_every(problem, n_workers):
+    """Steps between a worker's merges: a merge costs O(d), a step ~ the row's
+    non-zeros, so merge every ``10 d / nnz_per_row`` steps (about 10% overhead), at
+    least 256, at most a quarter of the worker's share of an epoch."""
+    nnz_per_row = max(1.0, problem.data.nnz / problem.n_samples)
+    wanted = max(256, int(10 * problem.n_features / nnz_per_row))
+    return max(1, min(wanted, problem.n_samples // (4 * n_workers)))
+
+
+def check_options(problem, n_workers, batch_size, rule, backend, locking, merge_every):
+    """Validate Hogwild's options; errors name the option and the accepted values."""
+    check_choice("backend", backend, BACKENDS)
+    check_choice("locking", locking, LOCKING)
+    if batch_size != 1:
+        raise ValueError(f"driver 'hogwild' updates after every example: batch_size must be 1, "
+                         f"got {batch_size} (use driver='sync' for mini-batches)")
+    if n_workers > problem.n_samples:
+        raise ValueError(f"n_workers={n_workers} exceeds the number of rows "
+                         f"({problem.n_samples}): every worker needs rows to work on")
+    if not rule.lock_free_safe:
+        raise ValueError(f"update rule {rule.name!r} is not safe without locks; "
+                         f"use one of: sgd, momentum, adagrad, rmsprop, adam")
+    if merge_every is not None and (isinstance(merge_every, bool)
+                                    or not isinstance(merge_every, (int, np.integer))
+                                    or merge_every < 1):
+        raise ValueError(f"merge_every must be an integer >= 1, got {merge_every!r}")
+
+
+class Workers:
+    """The kernel arguments of each worker: a private replica around the shared model."""
+
+    def __init__(self, problem, rule, state, n_workers, merge_every, locking, intercept_rate):
+        self.data = kernel_data(problem)
+        self.locked = locking == "global"
+        self.config = kernel_config(problem, rule, intercept_rate)
+        self.l1 = problem.penalty.l1
+        self.state_share = 1.0 if rule.state_is_sum else 1.0 / n_workers
+        if not self.locked:  # replicas step without L1; merges apply it
+            self.config = self.config[:4] + (0.0,) + self.config[5:]
+        self.shared = state.arrays
+        self.replicas = [new_replica(self.shared) for _ in range(n_workers)]
+        self.merge_every = merge_every or default_merge_every(problem, n_workers)
+        self.lock = np.zeros(1, dtype=np.int64)
+        self.n_workers = n_workers
+
+    def run_slice(self, worker, rows, etas, first_step):
+        """Worker ``worker``'s steps over ``rows``; returns how many it completed."""
+        if self.locked:
+            return locked_epoch(self.data, self.shared, self.config, rows, etas, first_step,
+                                self.lock)
+        replica, base = self.replicas[worker]
+        return replica_epoch(self.data, self.shared, replica, base, self.config, rows, etas,
+                             first_step, self.merge_every, self.lock, 1.0 / self.n_workers,
+                             self.state_share, self.l1)
+
+    def slices(self, n_steps):
+        """Contiguous (start, end) of each worker's share of ``n_steps`` steps."""
+        bounds = np.linspace(0, n_steps, self.n_workers + 1).round().astype(np.int64)
+        return list(zip(bounds[:-1], bounds[1:]))
+
+    def first_failure(self, n_steps, done):
+        """The position of the first step a worker could not complete, or ``n_steps``."""
+        for (a, b), count in zip(self.slices(n_steps), done):
+            if count < b - a:
+                return a + count
+        return n_steps
+
+
+class ThreadTeam:
+    """``n_workers`` threads running :class:`Workers` slices in parallel, joined per call."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.pool = ThreadPoolExecutor(max_workers=workers.n_workers,
+                                       thread_name_prefix="psgd-hogwild")
+
+    def run_steps(self, rows, etas, first_step):
+        slices = self.workers.slices(len(etas))
+        futures = [self.pool.submit(self.workers.run_slice, w, rows[a:b], etas[a:b],
+                                    first_step + a)
+                   for w, (a, b) in enumerate(slices)]
+        return self.workers.first_failure(len(etas), [f.result() for f in futures])
+
+    def warm_up(self):
+        self.workers.run_slice(0, np.zeros(0, dtype=np.int64), np.zeros(0), 0)
+
+    def close(self):
+        self.pool.shutdown(wait=True)
+
+
+def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
+        trace, coef_init=None, intercept_init=None, intercept_rate=1.0, shuffle=True,
+        backend="threads", locking="none", merge_every=None):
+    """Train with Hogwild!; see :func:`parallel_sgd.fit` for the common arguments.
+
+    Driver options: ``backend`` ("threads" or "processes"); ``locking="global"``
+    runs every step on the shared model under one lock (the serialized baseline
+    the benchmark compares with); ``merge_every`` steps between a worker's merges
+    of its replica (default: :func:`default_merge_every`); ``intercept_rate`` and
+    ``shuffle`` as for the sync driver.
+    """
+    check_options(problem, n_workers, batch_size, rule, backend, locking, merge_every)
+    if n_workers == 1:
+        return sync.run(problem, n_workers=1, n_epochs=n_epochs, batch_size=1,
+                        schedule=schedule, rule=rule, random_state=random_state,
+                        eval_every=eval_every, trace=trace, coef_init=coef_init,
+                        intercept_init=intercept_init, intercept_rate=intercept_rate,
+                        shuffle=shuffle)
+    state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, intercept_init)
+    workers = Workers(problem, rule, state, n_workers, merge_every, locking, intercept_rate)
+    if backend == "processes":
+        from .hogwild_processes import ProcessTeam
+        team = ProcessTeam(workers, state)
+    else:
+        team = ThreadTeam(workers)
+    try:
+        team.warm_up()
+        return train_epochs(problem, trace, state, schedule, team.run_steps, n_epochs=n_epochs,
+                            eval_every=eval_every, random_state=random_state, shuffle=shuffle)
+    finally:
+        team.close()

@@ -1,0 +1,186 @@
+"""Hogwild! workers as processes sharing the data and the model through shared memory.
+
+The parent copies the data, the penalty weights, the shared model and the lock
+into shared memory once, and rebinds the driver's model to the shared copy, so
+checkpoints read what the workers write. Each epoch segment it writes the row
+order and step sizes into two more shared arrays and sends every worker a small
+command (its slice); a worker runs the same kernel as a thread worker would,
+on its own private replica, and answers with the number of steps it completed.
+
+A worker that raises reports the error, which the parent re-raises naming the
+worker; a worker that dies is noticed through its process sentinel and named
+too -- the run never hangs. Every segment is unlinked by the parent in
+:meth:`ProcessTeam.close`, which the driver calls after success, an exception
+or Ctrl-C.
+"""
+import multiprocessing as mp
+import os
+import traceback
+from multiprocessing.connection import wait
+
+import numpy as np
+
+from .shared_arrays import SharedArrays, attach
+
+FAULT_HOOK = "PSGD_HOGWILD_FAIL_WORKER"  # "<worker>:raise" or "<worker>:exit", for tests
+
+
+class WorkerError(RuntimeError):
+    """A Hogwild! worker process failed or died."""
+
+
+def _inject_fault(worker):
+    spec = os.environ.get(FAULT_HOOK, "")
+    if spec and int(spec.split(":")[0]) == worker:
+        if spec.endswith(":exit"):
+            os._exit(3)
+        raise RuntimeError(f"fault injected into worker {worker} ({FAULT_HOOK})")
+
+
+def _worker_main(worker, specs, settings, conn):
+    """Body of a worker process: attach, then run slices until told to stop."""
+    segments = []
+    try:
+        from ..kernels.hogwild import locked_epoch, new_replica, replica_epoch
+
+        arrays, segments = attach(specs)
+        data = (arrays["X"], arrays["indices"], arrays["indptr"], arrays["y"],
+                arrays["sample_weight"])
+        shared = (arrays["v"], arrays["scalars"], arrays["q"], arrays["rule_state"])
+        config = (*settings["config"], arrays["penalty_weights"])
+        replica, base = new_replica(shared)
+        lock = arrays["lock"]
+        order, etas = arrays["order"], arrays["etas"]
+        conn.send(("ready", None))
+        while True:
+            message = conn.recv()
+            if message is None:
+                break
+            start, end, first_step = message
+            _inject_fault(worker)
+            if settings["locked"]:
+                done = locked_epoch(data, shared, config, order[start:end], etas[start:end],
+                                    first_step, lock)
+            else:
+                done = replica_epoch(data, shared, replica, base, config, order[start:end],
+                                     etas[start:end], first_step, settings["merge_every"],
+                                     lock, settings["intercept_share"],
+                                     settings["state_share"], settings["l1"])
+            conn.send(("done", int(done)))
+    except KeyboardInterrupt:
+        pass
+    except BaseException:
+        try:
+            conn.send(("error", traceback.format_exc()))
+        except OSError:
+            pass
+    finally:
+        del segments  # detach; the parent unlinks
+
+
+class ProcessTeam:
+    """``n_workers`` processes running :class:`~.hogwild.Workers` slices."""
+
+    def __init__(self, workers, state):
+        self.workers = workers
+        self.shm = SharedArrays()
+        self.processes, self.conns = [], []
+        try:
+            self._share(workers, state)
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _share(self, workers, state):
+        X, indices, indptr, y, sample_weight = workers.data
+        for key, array in (("X", X), ("indices", indices), ("indptr", indptr), ("y", y),
+                           ("sample_weight", sample_weight),
+                           ("penalty_weights", workers.config[6]),
+                           ("lock", workers.lock)):
+            self.shm.put(key, array)
+        state.v = self.shm.put("v", state.v)
+        state.scalars = self.shm.put("scalars", state.scalars)
+        state.q = self.shm.put("q", state.q)
+        state.rule_state = self.shm.put("rule_state", state.rule_state)
+        n = y.shape[0]
+        self.order = self.shm.put("order", np.zeros(n, dtype=np.int64))
+        self.etas = self.shm.put("etas", np.zeros(n))
+
+    def _start(self):
+        # fork where there is one: workers inherit the compiled kernels (no JIT start-up)
+        # and need no `if __name__ == "__main__"` guard in the user's script; they only
+        # run nogil serial kernels, so no thread pool state is needed after the fork.
+        context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        settings = {"config": self.workers.config[:6], "locked": self.workers.locked,
+                    "merge_every": self.workers.merge_every, "l1": self.workers.l1,
+                    "state_share": self.workers.state_share,
+                    "intercept_share": 1.0 / self.workers.n_workers}
+        for w in range(self.workers.n_workers):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=_worker_main, name=f"psgd-hogwild-{w}",
+                                      args=(w, self.shm.specs, settings, child_end),
+                                      daemon=True)
+            process.start()
+            child_end.close()
+            self.processes.append(process)
+            self.conns.append(parent_end)
+        self._gather()
+
+    def _died(self, w):
+        process = self.processes[w]
+        process.join(timeout=1)
+        return WorkerError(f"hogwild worker {w} (pid {process.pid}) died with exit code "
+                           f"{process.exitcode}")
+
+    def _gather(self):
+        """One reply per worker, in worker order; a failure or death raises WorkerError."""
+        replies = {}
+        while len(replies) < len(self.conns):
+            pending = [w for w in range(len(self.conns)) if w not in replies]
+            conns = {self.conns[w]: w for w in pending}
+            sentinels = {self.processes[w].sentinel: w for w in pending}
+            for ready in wait(list(conns) + list(sentinels)):
+                if ready in conns:
+                    w = conns[ready]
+                    try:
+                        kind, value = ready.recv()
+                    except EOFError:
+                        raise self._died(w) from None
+                    if kind == "error":
+                        raise WorkerError(f"hogwild worker {w} failed:\n{value}")
+                    replies[w] = value
+                else:
+                    w = sentinels[ready]
+                    if w not in replies and not self.conns[w].poll():
+                        raise self._died(w)
+        return [replies[w] for w in range(len(self.conns))]
+
+    def run_steps(self, rows, etas, first_step):
+        n_steps = len(etas)
+        self.order[:n_steps] = rows
+        self.etas[:n_steps] = etas
+        slices = self.workers.slices(n_steps)
+        for conn, (a, b) in zip(self.conns, slices):
+            conn.send((int(a), int(b), int(first_step + a)))
+        return self.workers.first_failure(n_steps, self._gather())
+
+    def warm_up(self):
+        """Workers compile (or load) their kernels while starting; nothing more to do."""
+
+    def close(self):
+        """Stop the workers and unlink every shared segment."""
+        for conn in self.conns:
+            try:
+                conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+        for conn in self.conns:
+            conn.close()
+        self.processes, self.conns = [], []
+        self.shm.close()

@@ -1,0 +1,174 @@
+"""The Hogwild! driver: one worker is the serial driver, two converge as well, bad options fail."""
+import numpy as np
+import pytest
+
+import parallel_sgd as psgd
+from parallel_sgd.drivers.hogwild import default_merge_every
+from parallel_sgd.optimizers import sgd
+
+BACKENDS = ["threads", "processes"]
+
+
+def synthetic(n=6000, d=1500, seed=0, alpha=1e-3, **kwargs):
+    data = psgd.make_sparse_classification(n_samples=n, n_features=d, nnz_per_row=20,
+                                           random_state=seed)
+    return psgd.Problem(data, "log_loss", alpha=alpha, **kwargs)
+
+
+def geometric_mean(values):
+    return float(np.exp(np.mean(np.log(values))))
+
+
+@pytest.mark.parametrize("options", [dict(), dict(optimizer="adam", learning_rate="constant",
+                                                  eta0=0.01), dict(l1_ratio=0.5)])
+def test_one_worker_is_the_sync_driver_bit_for_bit(options):
+    l1_ratio = options.pop("l1_ratio", 0.0)
+    problem = synthetic(l1_ratio=l1_ratio)
+    hog = psgd.fit(problem, driver="hogwild", n_workers=1, n_epochs=3, random_state=4, **options)
+    ref = psgd.fit(problem, driver="sync", batch_size=1, n_epochs=3, random_state=4, **options)
+    np.testing.assert_array_equal(hog.coef, ref.coef)
+    assert hog.intercept == ref.intercept
+    assert [r["objective"] for r in hog.trace] == [r["objective"] for r in ref.trace]
+    assert hog.trace[-1]["driver"] == "hogwild"
+
+
+def _final_suboptimality(problem, optimum, driver, seed, n_epochs, **options):
+    result = psgd.fit(problem, driver=driver, n_workers=2, n_epochs=n_epochs, random_state=seed,
+                      optimum=optimum, **options)
+    return result.trace[-1]["relative_suboptimality"]
+
+
+def _assert_two_workers_converge_like_serial(problem, n_epochs, **options):
+    """Over 5 seeds, 2 workers' suboptimality after ``n_epochs`` is at most 1.5 times the
+    serial driver's (geometric means: single SGD runs vary several-fold)."""
+    optimum = psgd.reference_optimum(problem)
+    serial = [_final_suboptimality(problem, optimum, "sync", s, n_epochs, **options)
+              for s in range(5)]
+    hogwild = [_final_suboptimality(problem, optimum, "hogwild", s, n_epochs, **options)
+               for s in range(5)]
+    assert geometric_mean(hogwild) <= 1.5 * geometric_mean(serial), (serial, hogwild)
+
+
+def test_two_workers_converge_like_serial_on_a9a(shared_data):
+    data = psgd.load_svmlight(shared_data / "a9a.gz", n_features=123)
+    problem = psgd.Problem(data, "log_loss", alpha=1e-4)
+    _assert_two_workers_converge_like_serial(problem, 5)
+
+
+def test_two_workers_converge_like_serial_on_synthetic_sparse_data():
+    _assert_two_workers_converge_like_serial(synthetic(n=20_000, d=5_000, alpha=1e-3), 8)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("optimizer,options", [
+    ("sgd", dict(l1_ratio=0.0)), ("sgd", dict(l1_ratio=0.5)), ("sgd", dict(l1_ratio=1.0)),
+    ("adagrad", dict(l1_ratio=0.5)), ("momentum", dict(l1_ratio=0.0)),
+    ("rmsprop", dict(l1_ratio=0.0)), ("adam", dict(l1_ratio=0.0)),
+])
+def test_every_rule_and_penalty_trains_on_two_workers(backend, optimizer, options):
+    """Two workers end within 3x (plus 1e-3) of the serial driver's suboptimality after
+    6 epochs (one run each; the statistical comparison is the test above)."""
+    problem = synthetic(**options)
+    optimum = psgd.reference_optimum(problem)
+    schedule, eta0 = {"sgd": ("optimal", None), "momentum": ("inverse_sqrt", 0.1),
+                      "adagrad": ("constant", 0.1), "rmsprop": ("inverse", 0.03),
+                      "adam": ("inverse", 0.01)}[optimizer]
+    runs = {driver: psgd.fit(problem, driver=driver, n_workers=2, n_epochs=6,
+                             optimizer=optimizer, learning_rate=schedule, eta0=eta0,
+                             optimum=optimum, **options).trace[-1]["relative_suboptimality"]
+            for driver, options in (("sync", {}), ("hogwild", {"backend": backend}))}
+    assert runs["sync"] < 5e-2
+    assert runs["hogwild"] < 3 * runs["sync"] + 1e-3, runs
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_float32_and_dense_data(sparse):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4000, 20)).astype(np.float32)
+    y = np.where(X @ rng.standard_normal(20) > 0, 1, -1)
+    data = psgd.Dataset(__import__("scipy.sparse").sparse.csr_matrix(X) if sparse else X, y)
+    problem = psgd.Problem(data, "hinge", alpha=1e-3)
+    result = psgd.fit(problem, driver="hogwild", n_workers=2, n_epochs=5)
+    assert result.coef.dtype == np.float64
+    assert problem.metric(result.coef, result.intercept, data) > 0.9
+
+
+def test_global_lock_baseline_matches_serial_quality():
+    problem = synthetic()
+    optimum = psgd.reference_optimum(problem)
+    locked = psgd.fit(problem, driver="hogwild", n_workers=2, locking="global", n_epochs=5,
+                      optimum=optimum)
+    serial = psgd.fit(problem, n_epochs=5, optimum=optimum)
+    assert locked.trace[-1]["relative_suboptimality"] < 3 * max(
+        serial.trace[-1]["relative_suboptimality"], 1e-4)
+
+
+def test_default_merge_interval():
+    problem = synthetic(n=200_000 // 10, d=47_236 // 10)
+    assert 256 <= default_merge_every(problem, 2) <= problem.n_samples // 8
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(n_workers=0), "n_workers must be an integer >= 1"),
+    (dict(n_workers=7000), "n_workers=7000 exceeds the number of rows"),
+    (dict(n_workers=2, batch_size=8), "batch_size must be 1"),
+    (dict(n_workers=2, backend="mpi"), "unknown backend 'mpi'; known backends: processes, threads"),
+    (dict(n_workers=2, locking="row"), "unknown locking 'row'"),
+    (dict(n_workers=2, merge_every=0), "merge_every must be an integer >= 1"),
+    (dict(n_workers=2, staleness=3), "driver 'hogwild' takes no option 'staleness'; its "
+                                     "options: backend, intercept_rate, locking"),
+    (dict(n_workers=2, optimizer=sgd().__class__("lars", 0, 0, lock_free_safe=False)),
+     "update rule 'lars' is not safe without locks"),
+])
+def test_bad_configuration(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        psgd.fit(synthetic(), driver="hogwild", **kwargs)
+
+
+# -- the processes backend: shared memory is always released --------------------------------
+
+def _no_segments_left():
+    from parallel_sgd.drivers.shared_arrays import leftover_segments
+    return leftover_segments() == []
+
+
+def test_processes_backend_leaves_no_segment_after_success():
+    result = psgd.fit(synthetic(), driver="hogwild", n_workers=2, backend="processes",
+                      n_epochs=2)
+    assert np.isfinite(result.objective)
+    assert _no_segments_left()
+
+
+@pytest.mark.parametrize("fault,match", [("1:raise", "hogwild worker 1 failed"),
+                                         ("0:exit", r"hogwild worker 0 \(pid \d+\) died with "
+                                                    r"exit code 3")])
+def test_a_failing_worker_fails_the_run_and_frees_memory(fault, match, monkeypatch):
+    from parallel_sgd.drivers.hogwild_processes import FAULT_HOOK, WorkerError
+    monkeypatch.setenv(FAULT_HOOK, fault)
+    with pytest.raises(WorkerError, match=match):
+        psgd.fit(synthetic(), driver="hogwild", n_workers=2, backend="processes", n_epochs=2)
+    assert _no_segments_left()
+
+
+def test_an_interrupted_parent_frees_memory(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import parallel_sgd as psgd\n"
+        "data = psgd.make_sparse_classification(n_samples=20000, n_features=2000,\n"
+        "                                       nnz_per_row=20, random_state=0)\n"
+        "problem = psgd.Problem(data, 'log_loss', alpha=1e-4)\n"
+        "print('started', flush=True)\n"
+        "psgd.fit(problem, driver='hogwild', n_workers=2, backend='processes', n_epochs=10000)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "started"
+    time.sleep(3.0)  # workers running
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    assert _no_segments_left()
