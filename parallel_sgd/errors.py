@@ -12,7 +12,7 @@ class DivergenceError(ValueError):
 def unknown_name(kind, name, known):
     """A ValueError for an unknown option value that lists the accepted ones."""
     choices = ", ".join(sorted(known))
-    plural = kind + ("es" if kind.endswith("s") else "s")
+    plural = kind + "es" if kind.endswith("ss") else (kind if kind.endswith("s") else kind + "s")
     return ValueError(f"unknown {kind} {name!r}; known {plural}: {choices}")
 
 

@@ -40,7 +40,9 @@ def _final_suboptimality(problem, optimum, driver, seed, n_epochs, **options):
 
 def _assert_two_workers_converge_like_serial(problem, n_epochs, **options):
     """Over 5 seeds, 2 workers' suboptimality after ``n_epochs`` is at most 1.5 times the
-    serial driver's (geometric means: single SGD runs vary several-fold)."""
+    serial driver's (geometric means). The 1/sqrt(t) schedule keeps the final iterates
+    within 2x of each other across seeds; with Bottou's schedule they spread 30-100x
+    on these problems, too wide for a factor-1.5 test on 5 seeds."""
     optimum = psgd.reference_optimum(problem)
     serial = [_final_suboptimality(problem, optimum, "sync", s, n_epochs, **options)
               for s in range(5)]
@@ -52,11 +54,12 @@ def _assert_two_workers_converge_like_serial(problem, n_epochs, **options):
 def test_two_workers_converge_like_serial_on_a9a(shared_data):
     data = psgd.load_svmlight(shared_data / "a9a.gz", n_features=123)
     problem = psgd.Problem(data, "log_loss", alpha=1e-4)
-    _assert_two_workers_converge_like_serial(problem, 5)
+    _assert_two_workers_converge_like_serial(problem, 5, learning_rate="inverse_sqrt")
 
 
 def test_two_workers_converge_like_serial_on_synthetic_sparse_data():
-    _assert_two_workers_converge_like_serial(synthetic(n=20_000, d=5_000, alpha=1e-3), 8)
+    _assert_two_workers_converge_like_serial(synthetic(n=20_000, d=5_000, alpha=1e-3), 8,
+                                             learning_rate="inverse_sqrt")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -103,9 +106,17 @@ def test_global_lock_baseline_matches_serial_quality():
         serial.trace[-1]["relative_suboptimality"], 1e-4)
 
 
+def _shape(n, d, nnz):
+    from types import SimpleNamespace
+    return SimpleNamespace(n_samples=n, n_features=d, data=SimpleNamespace(nnz=nnz))
+
+
 def test_default_merge_interval():
-    problem = synthetic(n=200_000 // 10, d=47_236 // 10)
-    assert 256 <= default_merge_every(problem, 2) <= problem.n_samples // 8
+    big = _shape(200_000, 47_236, 15_000_000)  # the 200k x 47k problem
+    assert default_merge_every(big, 2) == 4096  # bounded by the others' unmerged steps
+    assert default_merge_every(big, 16) == 512
+    assert default_merge_every(_shape(200_000, 100, 20_000_000), 2) == 256  # never below
+    assert default_merge_every(_shape(2_000, 5_000, 20_000), 2) == 256
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -115,6 +126,7 @@ def test_default_merge_interval():
     (dict(n_workers=2, backend="mpi"), "unknown backend 'mpi'; known backends: processes, threads"),
     (dict(n_workers=2, locking="row"), "unknown locking 'row'"),
     (dict(n_workers=2, merge_every=0), "merge_every must be an integer >= 1"),
+    (dict(n_workers=2, merge_weights="max"), "unknown merge_weights 'max'; known merge_weights: frequency, sum"),
     (dict(n_workers=2, staleness=3), "driver 'hogwild' takes no option 'staleness'; its "
                                      "options: backend, intercept_rate, locking"),
     (dict(n_workers=2, optimizer=sgd().__class__("lars", 0, 0, lock_free_safe=False)),

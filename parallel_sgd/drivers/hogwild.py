@@ -5,11 +5,10 @@ does) and splits it into ``n_workers`` contiguous slices; the workers run the
 nogil kernels of :mod:`parallel_sgd.kernels.hogwild` on their slices at the same
 time, and meet only at checkpoints, where the trace needs a consistent model.
 
-No step takes a lock. Each worker steps on a private replica of the model and
-adds its changes into the shared weights every ``merge_every`` steps (a merge
-holds a spinlock for its O(d) work), because on 2 cores plain Hogwild -- all
-workers writing one weight vector -- measured slower than one thread: see the
-kernel module for the figures. ``locking="global"`` is the opposite baseline,
+Nothing takes a lock. Each worker steps on a private replica of the model and
+adds its changes into the shared weights every ``merge_every`` steps, because
+on 2 cores plain Hogwild -- all workers writing one weight vector on every step
+-- measured slower than one thread: see the kernel module for the figures. ``locking="global"`` is the opposite baseline,
 every step on the shared model under one lock.
 
 ``backend="threads"`` runs the workers as threads of this process;
@@ -34,17 +33,29 @@ LOCKING = ("none", "global")
 
 
 def default_merge_every(problem, n_workers):
-    """Steps between a worker's merges: a merge costs O(d), a step ~ the row's
-    non-zeros, so merge every ``10 d / nnz_per_row`` steps (about 10% overhead), at
-    least 256, at most a quarter of the worker's share of an epoch."""
+    """Steps between a worker's merges: the smallest of
+
+    * ``10 d / nnz_per_row``: a merge costs O(d) and a step ~ the row's non-zeros,
+      so merges cost about 10% of the steps;
+    * ``8192 / n_workers``: the other workers' unmerged steps stay under ~8k. On
+      16 cores with the 200k x 47k problem, 3125 steps per merge left 16 threads
+      at a relative suboptimality of 0.31 after 3 epochs (serial: 6e-3); 1024 gave
+      1.2e-2, 5.1x faster per epoch than one thread;
+    * a quarter of the worker's share of an epoch;
+
+    and at least 256.
+    """
     nnz_per_row = max(1.0, problem.data.nnz / problem.n_samples)
-    wanted = max(256, int(10 * problem.n_features / nnz_per_row))
-    return max(1, min(wanted, problem.n_samples // (4 * n_workers)))
+    wanted = min(int(10 * problem.n_features / nnz_per_row), 8192 // n_workers,
+                 problem.n_samples // (4 * n_workers))
+    return max(256, wanted)
 
 
-def check_options(problem, n_workers, batch_size, rule, backend, locking, merge_every):
+def check_options(problem, n_workers, batch_size, rule, backend, locking, merge_every,
+                  merge_weights):
     """Validate Hogwild's options; errors name the option and the accepted values."""
     check_choice("backend", backend, BACKENDS)
+    check_choice("merge_weights", merge_weights, MERGE_WEIGHTS)
     check_choice("locking", locking, LOCKING)
     if batch_size != 1:
         raise ValueError(f"driver 'hogwild' updates after every example: batch_size must be 1, "
@@ -61,21 +72,35 @@ def check_options(problem, n_workers, batch_size, rule, backend, locking, merge_
         raise ValueError(f"merge_every must be an integer >= 1, got {merge_every!r}")
 
 
+MERGE_WEIGHTS = ("frequency", "sum")
+
+
+def merge_shares(problem, n_workers, merge_weights):
+    """Weight of each coordinate's change in a merge: ``1 / (1 + (k - 1) f_j)`` with
+    ``f_j`` the fraction of rows touching feature j ("frequency"), or 1 ("sum")."""
+    if merge_weights == "sum":
+        return np.ones(problem.n_features)
+    frequency = problem.column_counts / problem.n_samples
+    return 1.0 / (1.0 + (n_workers - 1) * frequency)
+
+
 class Workers:
     """The kernel arguments of each worker: a private replica around the shared model."""
 
-    def __init__(self, problem, rule, state, n_workers, merge_every, locking, intercept_rate):
+    def __init__(self, problem, rule, state, n_workers, merge_every, locking, intercept_rate,
+                 merge_weights="frequency"):
         self.data = kernel_data(problem)
         self.locked = locking == "global"
         self.config = kernel_config(problem, rule, intercept_rate)
         self.l1 = problem.penalty.l1
         self.state_share = 1.0 if rule.state_is_sum else 1.0 / n_workers
+        self.shares = merge_shares(problem, n_workers, merge_weights)
         if not self.locked:  # replicas step without L1; merges apply it
             self.config = self.config[:4] + (0.0,) + self.config[5:]
         self.shared = state.arrays
         self.replicas = [new_replica(self.shared) for _ in range(n_workers)]
         self.merge_every = merge_every or default_merge_every(problem, n_workers)
-        self.lock = np.zeros(1, dtype=np.int64)
+        self.lock = np.zeros(1, dtype=np.int64) if self.locked else None
         self.n_workers = n_workers
 
     def run_slice(self, worker, rows, etas, first_step):
@@ -85,8 +110,8 @@ class Workers:
                                 self.lock)
         replica, base = self.replicas[worker]
         return replica_epoch(self.data, self.shared, replica, base, self.config, rows, etas,
-                             first_step, self.merge_every, self.lock, 1.0 / self.n_workers,
-                             self.state_share, self.l1)
+                             first_step, self.merge_every, self.lock, self.shares,
+                             1.0 / self.n_workers, self.state_share, self.l1)
 
     def slices(self, n_steps):
         """Contiguous (start, end) of each worker's share of ``n_steps`` steps."""
@@ -125,16 +150,18 @@ class ThreadTeam:
 
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
         trace, coef_init=None, intercept_init=None, intercept_rate=1.0, shuffle=True,
-        backend="threads", locking="none", merge_every=None):
+        backend="threads", locking="none", merge_every=None, merge_weights="frequency"):
     """Train with Hogwild!; see :func:`parallel_sgd.fit` for the common arguments.
 
     Driver options: ``backend`` ("threads" or "processes"); ``locking="global"``
     runs every step on the shared model under one lock (the serialized baseline
     the benchmark compares with); ``merge_every`` steps between a worker's merges
-    of its replica (default: :func:`default_merge_every`); ``intercept_rate`` and
-    ``shuffle`` as for the sync driver.
+    of its replica (default: :func:`default_merge_every`); ``merge_weights``
+    "frequency" (default) or "sum" (see :func:`merge_shares`); ``intercept_rate``
+    and ``shuffle`` as for the sync driver.
     """
-    check_options(problem, n_workers, batch_size, rule, backend, locking, merge_every)
+    check_options(problem, n_workers, batch_size, rule, backend, locking, merge_every,
+                  merge_weights)
     if n_workers == 1:
         return sync.run(problem, n_workers=1, n_epochs=n_epochs, batch_size=1,
                         schedule=schedule, rule=rule, random_state=random_state,
@@ -142,7 +169,8 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
                         intercept_init=intercept_init, intercept_rate=intercept_rate,
                         shuffle=shuffle)
     state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, intercept_init)
-    workers = Workers(problem, rule, state, n_workers, merge_every, locking, intercept_rate)
+    workers = Workers(problem, rule, state, n_workers, merge_every, locking, intercept_rate,
+                      merge_weights)
     if backend == "processes":
         from .hogwild_processes import ProcessTeam
         team = ProcessTeam(workers, state)

@@ -64,7 +64,7 @@ def _worker_main(worker, specs, settings, conn):
             else:
                 done = replica_epoch(data, shared, replica, base, config, order[start:end],
                                      etas[start:end], first_step, settings["merge_every"],
-                                     lock, settings["intercept_share"],
+                                     lock, arrays["shares"], settings["intercept_share"],
                                      settings["state_share"], settings["l1"])
             conn.send(("done", int(done)))
     except KeyboardInterrupt:
@@ -97,7 +97,7 @@ class ProcessTeam:
         for key, array in (("X", X), ("indices", indices), ("indptr", indptr), ("y", y),
                            ("sample_weight", sample_weight),
                            ("penalty_weights", workers.config[6]),
-                           ("lock", workers.lock)):
+                           ("lock", workers.lock), ("shares", workers.shares)):
             self.shm.put(key, array)
         state.v = self.shm.put("v", state.v)
         state.scalars = self.shm.put("scalars", state.scalars)

@@ -1,0 +1,131 @@
+"""Hogwild! against the serial driver: epoch time and time to a target suboptimality.
+
+Usage::
+
+    python bench/bench_hogwild.py                          # 2 cores: 1 vs 2 workers
+    python bench/bench_hogwild.py --problems sparse --workers 1,2,4,8,16 \\
+        --backends threads --repeats 3 --epochs 3          # a scaling curve
+
+For each problem, every configuration (the sync driver as 1 worker; Hogwild
+with k workers on threads and on processes; Hogwild with the global lock)
+trains from the same seeds in one process, interleaved seed by seed. Reported:
+median epoch time (solver clock), speedup over one worker, median time to
+``--target`` relative suboptimality (against ``reference_optimum``; "-" when
+not reached in ``--epochs``), and the median final relative suboptimality.
+"""
+import argparse
+import os
+import platform
+import time
+import warnings
+
+import numpy as np
+
+import parallel_sgd as psgd
+from parallel_sgd.trace import first_time_below
+
+warnings.filterwarnings("ignore", message="the first step")
+
+
+def news20_binary():
+    """news20 (20 classes) as a binary problem, newsgroups 1-10 against 11-20, with
+    rows scaled to unit norm (the file holds raw term counts, ||x||^2 up to 4e5)."""
+    import scipy.sparse as sp
+    data = psgd.fetch("news20")
+    norms = np.sqrt(np.asarray(data.X.multiply(data.X).sum(axis=1)).ravel())
+    X = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ data.X
+    return psgd.Dataset(X.tocsr(), np.where(data.y <= 10, -1.0, 1.0))
+
+
+def load_problem(name, quick):
+    scale = 10 if quick else 1
+    if name == "sparse":
+        data = psgd.make_sparse_classification(n_samples=200_000 // scale, random_state=0)
+        return "sparse 200k x 47k", psgd.Problem(data, "log_loss", alpha=1e-5), {}
+    if name == "a9a":
+        return "a9a", psgd.Problem(psgd.fetch("a9a"), "log_loss", alpha=1e-4), {}
+    if name == "news20":
+        return "news20 (binarized, unit rows)", psgd.Problem(news20_binary(), "log_loss",
+                                                            alpha=1e-4), {}
+    if name == "dense":
+        data = psgd.make_dense_classification(200_000 // scale, 100, random_state=0)
+        problem = psgd.Problem(data, "log_loss", alpha=1e-5)
+        return "dense 200k x 100", problem, {"eta0": 1.0 / problem.max_smoothness}
+    raise ValueError(f"unknown problem {name!r}")
+
+
+def configurations(workers, backends, locked, merge_every):
+    yield "sync", 1, {"driver": "sync"}
+    for k in workers:
+        if k == 1:
+            continue
+        for backend in backends:
+            for m in merge_every:
+                options = {"driver": "hogwild", "n_workers": k, "backend": backend}
+                label = f"hogwild/{backend}"
+                if m:
+                    options["merge_every"] = m
+                    label += f"/M={m}"
+                yield label, k, options
+        if locked:
+            yield "hogwild/global-lock", k, {"driver": "hogwild", "n_workers": k,
+                                             "locking": "global"}
+
+
+def run_once(problem, optimum, seed, epochs, target, options, fit_options):
+    started = time.perf_counter()
+    result = psgd.fit(problem, n_epochs=epochs, eval_every=0.5, random_state=seed,
+                      optimum=optimum, **options, **fit_options)
+    wall = time.perf_counter() - started
+    trace = result.trace
+    per_epoch = trace[-1]["time_s"] / trace[-1]["epoch"]
+    return per_epoch, first_time_below(trace, target), trace[-1]["relative_suboptimality"], wall
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", default="sparse,a9a,news20,dense")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--backends", default="threads,processes")
+    parser.add_argument("--no-lock", action="store_true", help="skip the global-lock baseline")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=float, default=8)
+    parser.add_argument("--target", type=float, default=1e-3)
+    parser.add_argument("--quick", action="store_true", help="10x smaller synthetic problems")
+    parser.add_argument("--merge-every", default="0",
+                        help="comma-separated merge intervals to compare (0: the default)")
+    args = parser.parse_args(argv)
+    workers = [int(k) for k in args.workers.split(",")]
+    backends = args.backends.split(",")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; epochs {args.epochs:g}, "
+          f"target {args.target:g}, medians of {args.repeats}")
+    for name in args.problems.split(","):
+        try:
+            title, problem, fit_options = load_problem(name, args.quick)
+        except Exception as exc:  # a catalog file that is neither cached nor mirrored
+            print(f"\n{name}: skipped ({exc})")
+            continue
+        optimum = psgd.reference_optimum(problem)
+        merge_every = [int(m) for m in args.merge_every.split(",")]
+        configs = list(configurations(workers, backends, not args.no_lock, merge_every))
+        results = {i: [] for i in range(len(configs))}
+        for seed in range(args.repeats):
+            for i, (_, _, options) in enumerate(configs):
+                results[i].append(run_once(problem, optimum, seed, args.epochs, args.target,
+                                           options, fit_options))
+        print(f"\n{title}: {problem.n_samples} x {problem.n_features}, "
+              f"nnz {problem.data.nnz}")
+        print(f"{'driver':30s} {'workers':>7s} {'epoch s':>9s} {'speedup':>8s} "
+              f"{'t(<target)':>11s} {'final subopt':>13s} {'wall s':>8s}")
+        base = np.median([r[0] for r in results[0]])
+        for i, (label, k, _) in enumerate(configs):
+            rows = np.array(results[i], dtype=float)
+            epoch = np.median(rows[:, 0])
+            reached = rows[:, 1][~np.isnan(rows[:, 1])]
+            t_target = f"{np.median(reached):.3g}s" if reached.size > args.repeats / 2 else "-"
+            print(f"{label:30s} {k:7d} {epoch:9.4f} {base / epoch:8.2f} {t_target:>11s} "
+                  f"{np.median(rows[:, 2]):13.2e} {np.median(rows[:, 3]):8.2f}")
+
+
+if __name__ == "__main__":
+    main()
