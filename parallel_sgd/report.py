@@ -41,21 +41,6 @@ def write_results(out_dir, config, optimum, summaries, rows, machine=None):
     return out_dir
 
 
-def read_trace(path):
-    """Rows of a ``trace.csv`` with numbers parsed (empty cells become NaN)."""
-    rows = []
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            parsed = {}
-            for key, value in row.items():
-                if key == "driver":
-                    parsed[key] = value
-                else:
-                    parsed[key] = float(value) if value not in ("", None) else math.nan
-            rows.append(parsed)
-    return rows
-
-
 def _seconds(value):
     return "-" if value != value else f"{value:.3g}s"
 
