@@ -98,7 +98,7 @@ class Workers:
         if not self.locked:  # replicas step without L1; merges apply it
             self.config = self.config[:4] + (0.0,) + self.config[5:]
         self.shared = state.arrays
-        self.replicas = [new_replica(self.shared) for _ in range(n_workers)]
+        self.replicas = None  # made by the thread team; processes make their own
         self.merge_every = merge_every or default_merge_every(problem, n_workers)
         self.lock = np.zeros(1, dtype=np.int64) if self.locked else None
         self.n_workers = n_workers
@@ -113,17 +113,23 @@ class Workers:
                              first_step, self.merge_every, self.lock, self.shares,
                              1.0 / self.n_workers, self.state_share, self.l1)
 
+    def make_replicas(self):
+        """Private replicas for workers that are threads of this process."""
+        if not self.locked and self.replicas is None:
+            self.replicas = [new_replica(self.shared) for _ in range(self.n_workers)]
+
     def slices(self, n_steps):
         """Contiguous (start, end) of each worker's share of ``n_steps`` steps."""
         bounds = np.linspace(0, n_steps, self.n_workers + 1).round().astype(np.int64)
         return list(zip(bounds[:-1], bounds[1:]))
 
-    def first_failure(self, n_steps, done):
-        """The position of the first step a worker could not complete, or ``n_steps``."""
-        for (a, b), count in zip(self.slices(n_steps), done):
+    @staticmethod
+    def first_failure(slices, done):
+        """The position of the first step a worker could not complete, or the total."""
+        for (a, b), count in zip(slices, done):
             if count < b - a:
                 return a + count
-        return n_steps
+        return slices[-1][1]
 
 
 class ThreadTeam:
@@ -131,6 +137,7 @@ class ThreadTeam:
 
     def __init__(self, workers):
         self.workers = workers
+        workers.make_replicas()
         self.pool = ThreadPoolExecutor(max_workers=workers.n_workers,
                                        thread_name_prefix="psgd-hogwild")
 
@@ -139,7 +146,7 @@ class ThreadTeam:
         futures = [self.pool.submit(self.workers.run_slice, w, rows[a:b], etas[a:b],
                                     first_step + a)
                    for w, (a, b) in enumerate(slices)]
-        return self.workers.first_failure(len(etas), [f.result() for f in futures])
+        return self.workers.first_failure(slices, [f.result() for f in futures])
 
     def warm_up(self):
         self.workers.run_slice(0, np.zeros(0, dtype=np.int64), np.zeros(0), 0)

@@ -163,7 +163,7 @@ class ProcessTeam:
         slices = self.workers.slices(n_steps)
         for conn, (a, b) in zip(self.conns, slices):
             conn.send((int(a), int(b), int(first_step + a)))
-        return self.workers.first_failure(n_steps, self._gather())
+        return self.workers.first_failure(slices, self._gather())
 
     def warm_up(self):
         """Workers compile (or load) their kernels while starting; nothing more to do."""
