@@ -70,16 +70,24 @@ def test_two_workers_converge_like_serial_on_synthetic_sparse_data():
 ])
 def test_every_rule_and_penalty_trains_on_two_workers(backend, optimizer, options):
     """Two workers end within 3x (plus 1e-3) of the serial driver's suboptimality after
-    6 epochs (one run each; the statistical comparison is the test above)."""
+    6 epochs (medians of 3 seeds; the statistical comparison is the test above).
+
+    One run is not enough: how the two workers' steps interleave changes a run's end
+    point, most for the moving-average rules, whose state merges average the workers'
+    changes -- a worker that ran alone for a while had its state change halved.
+    """
     problem = synthetic(**options)
     optimum = psgd.reference_optimum(problem)
-    schedule, eta0 = {"sgd": ("optimal", None), "momentum": ("inverse_sqrt", 0.1),
+    # Bottou's "optimal" schedule is not used here: its final iterates spread 30-100x
+    # across seeds (see above), too wide for this comparison.
+    schedule, eta0 = {"sgd": ("inverse_sqrt", None), "momentum": ("inverse_sqrt", 0.1),
                       "adagrad": ("constant", 0.1), "rmsprop": ("inverse", 0.03),
                       "adam": ("inverse", 0.01)}[optimizer]
-    runs = {driver: psgd.fit(problem, driver=driver, n_workers=2, n_epochs=6,
-                             optimizer=optimizer, learning_rate=schedule, eta0=eta0,
-                             optimum=optimum, **options).trace[-1]["relative_suboptimality"]
-            for driver, options in (("sync", {}), ("hogwild", {"backend": backend}))}
+    runs = {driver: np.median([
+        psgd.fit(problem, driver=driver, n_workers=2, n_epochs=6, optimizer=optimizer,
+                 learning_rate=schedule, eta0=eta0, optimum=optimum, random_state=seed,
+                 **driver_options).trace[-1]["relative_suboptimality"] for seed in range(3)])
+        for driver, driver_options in (("sync", {}), ("hogwild", {"backend": backend}))}
     assert runs["sync"] < 5e-2
     assert runs["hogwild"] < 3 * runs["sync"] + 1e-3, runs
 
@@ -104,6 +112,47 @@ def test_global_lock_baseline_matches_serial_quality():
     serial = psgd.fit(problem, n_epochs=5, optimum=optimum)
     assert locked.trace[-1]["relative_suboptimality"] < 3 * max(
         serial.trace[-1]["relative_suboptimality"], 1e-4)
+
+
+@pytest.mark.parametrize("n_workers", [2, 3])
+def test_workers_own_a_shard_and_a_stream_and_share_every_epoch_exactly(n_workers):
+    """Every row is visited once per epoch, even across a mid-epoch checkpoint; each
+    worker gets the step sizes of the epoch positions it owns; each reshuffles only
+    its own rows, with its own stream."""
+    from parallel_sgd.drivers.common import ModelState
+    from parallel_sgd.drivers.hogwild import ThreadTeam, Workers
+    problem = synthetic(n=1001, d=50)
+    state = ModelState(problem.n_features, np.float64, sgd(), None, 0.0)
+    workers = Workers(problem, sgd(), state, n_workers, None, "none", 1.0, random_state=3)
+    n = problem.n_samples
+    np.testing.assert_array_equal(np.sort(workers.orders), np.arange(n))
+    shards = [set(workers.own_rows(w)) for w in range(n_workers)]
+    team = ThreadTeam(workers)
+    seen, dealt = [], []
+
+    def record(w, a, b, t_start):  # stands in for the kernel
+        lo = workers.offsets[w]
+        seen.extend(workers.orders[lo + a:lo + b])
+        positions = workers.etas[lo + a:lo + b] % n  # the step sizes below are positions
+        assert (positions % n_workers == w).all()
+        dealt.extend(positions)
+        return b - a
+
+    workers.run_slice = record
+    epoch_orders = []
+    try:
+        for epoch in range(2):
+            etas = np.arange(n, dtype=float) + epoch * n
+            for lo, hi in ((0, 400), (400, n)):  # a checkpoint at step 400
+                assert team.run_steps(None, etas[lo:hi], epoch * n + lo) == hi - lo
+            assert sorted(seen) == list(range(n)) and sorted(dealt) == list(range(n))
+            seen.clear(), dealt.clear()
+            epoch_orders.append(workers.orders.copy())
+    finally:
+        team.close()
+    assert [set(workers.own_rows(w)) for w in range(n_workers)] == shards
+    assert (epoch_orders[0] != epoch_orders[1]).mean() > 0.9  # reshuffled every epoch
+    assert len({stream.spawn_key for stream in workers.streams}) == n_workers
 
 
 def _shape(n, d, nnz):

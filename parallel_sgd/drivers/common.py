@@ -119,10 +119,12 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
                  random_state, shuffle=True, batch_size=1):
     """The loop every SGD-family driver shares: epochs, checkpoints, divergence checks.
 
-    Each epoch draws a permutation of the rows (or keeps their order) and the step
-    sizes of its steps; ``run_steps(rows, etas, first_step)`` runs the steps that
-    fall before the next checkpoint (``len(etas)`` of them, ``batch_size`` rows
-    each) and returns how many it completed. The solver clock runs only inside
+    Each epoch draws a permutation of the rows (or keeps their order, or, with
+    ``shuffle=None``, leaves the order to ``run_steps``, which then gets
+    ``rows=None``) and the step sizes of its steps; ``run_steps(rows, etas,
+    first_step)`` runs the steps that fall before the next checkpoint
+    (``len(etas)`` of them, ``batch_size`` rows each) and returns how many it
+    completed. The solver clock runs only inside
     it; the trace gets a row at epoch 0 and at every checkpoint. Returns the
     final :class:`Result`.
     """
@@ -136,21 +138,21 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
         goal = int(round(mark * steps_per_epoch))
         with trace.clock:
             while step < goal:
-                if order is None:
-                    order = rng.permutation(n) if shuffle else np.arange(n)
+                if etas is None:
+                    order = draw_order(rng, n, shuffle)
                     etas = schedule(np.arange(step, step + steps_per_epoch), epoch)
                 end = min(steps_per_epoch, position + goal - step)
-                rows = order[position * batch_size:end * batch_size]
+                rows = None if order is None else order[position * batch_size:end * batch_size]
                 done = run_steps(rows, etas[position:end], step)
                 if done < end - position:
                     raise divergence_error(
                         f"epoch {epoch}, step {position + done} (a prediction became NaN "
                         f"or infinite)", schedule, problem)
                 step += end - position
-                examples += rows.shape[0]
+                examples += min(end * batch_size, n) - position * batch_size
                 position = end
                 if position == steps_per_epoch:
-                    epoch, position, order = epoch + 1, 0, None
+                    epoch, position, etas = epoch + 1, 0, None
         stop = trace.record(*state.weights(), epoch=step / steps_per_epoch, n_updates=step,
                             n_grad_evals=examples)
         check_progress(trace.rows, schedule, problem)
@@ -158,6 +160,14 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
             break
     state.check_finite("at the end of training")
     return Result(*state.weights(), trace.rows, driver=trace.driver)
+
+
+def draw_order(rng, n, shuffle):
+    """An epoch's row order: a fresh permutation, the stored order, or None (``shuffle=None``:
+    the driver's workers draw their own)."""
+    if shuffle is None:
+        return None
+    return rng.permutation(n) if shuffle else np.arange(n)
 
 
 def positive_int(name, value, upper=None, upper_name=None):

@@ -1,9 +1,9 @@
 """The Hogwild! driver: ``n_workers`` workers train one shared model at once.
 
-Each epoch the driver draws one permutation of the rows (as the sync driver
-does) and splits it into ``n_workers`` contiguous slices; the workers run the
-nogil kernels of :mod:`parallel_sgd.kernels.hogwild` on their slices at the same
-time, and meet only at checkpoints, where the trace needs a consistent model.
+Each worker owns a shard of the rows and its own random stream, reshuffling its
+shard every epoch (see :class:`Workers`); the workers run the nogil kernels of
+:mod:`parallel_sgd.kernels.hogwild` on their rows at the same time, and meet
+only at checkpoints, where the trace needs a consistent model.
 
 Nothing takes a lock. Each worker steps on a private replica of the model and
 adds its changes into the shared weights every ``merge_every`` steps, because
@@ -85,10 +85,21 @@ def merge_shares(problem, n_workers, merge_weights):
 
 
 class Workers:
-    """The kernel arguments of each worker: a private replica around the shared model."""
+    """The kernel arguments of each worker: a private replica around the shared model,
+    its own shard of the rows and its own random stream.
+
+    Worker ``w`` owns the rows at epoch positions ``p % n_workers == w`` (a random
+    assignment drawn once from ``random_state``, or the stored order with
+    ``shuffle=False``), and reshuffles them at the start of every epoch with its
+    own generator (``SeedSequence(random_state).spawn``), so no permutation is
+    drawn centrally. The epoch's step sizes are dealt out the same way: position
+    ``p`` of the epoch is worker ``p % n_workers``'s step ``p // n_workers``.
+    ``orders`` and ``etas`` hold every worker's rows and step sizes, worker ``w``'s
+    at ``offsets[w]:offsets[w + 1]``.
+    """
 
     def __init__(self, problem, rule, state, n_workers, merge_every, locking, intercept_rate,
-                 merge_weights="frequency"):
+                 merge_weights="frequency", random_state=0, shuffle=True):
         self.data = kernel_data(problem)
         self.locked = locking == "global"
         self.config = kernel_config(problem, rule, intercept_rate)
@@ -102,15 +113,53 @@ class Workers:
         self.merge_every = merge_every or default_merge_every(problem, n_workers)
         self.lock = np.zeros(1, dtype=np.int64) if self.locked else None
         self.n_workers = n_workers
+        self.n = n = problem.n_samples
+        root, *self.streams = np.random.SeedSequence(random_state).spawn(n_workers + 1)
+        assignment = np.random.default_rng(root).permutation(n) if shuffle else np.arange(n)
+        self.orders = np.concatenate([assignment[w::n_workers] for w in range(n_workers)])
+        self.offsets = np.concatenate([[0], np.cumsum(
+            [len(range(w, n, n_workers)) for w in range(n_workers)])])
+        self.etas = np.zeros(n)
+        self.shuffle = shuffle
 
-    def run_slice(self, worker, rows, etas, first_step):
-        """Worker ``worker``'s steps over ``rows``; returns how many it completed."""
+    def own_rows(self, worker):
+        """Worker ``worker``'s rows (a view of ``orders``), in its current epoch order."""
+        return self.orders[self.offsets[worker]:self.offsets[worker + 1]]
+
+    def plan(self, etas, first_step):
+        """Deal the steps ``first_step ...`` (``len(etas)`` of them, within one epoch) to
+        the workers: write each one's step sizes into ``etas`` and return, per worker,
+        ``(start, end, t_start, reshuffle)`` in its own rows, where ``t_start`` is its
+        own step count (Adam's bias correction) and ``reshuffle`` marks an epoch start.
+        """
+        k, position = self.n_workers, first_step % self.n
+        end = position + len(etas)
+        plans = []
+        for w in range(k):
+            a, b = (position - w + k - 1) // k, (end - w + k - 1) // k
+            self.etas[self.offsets[w] + a:self.offsets[w] + b] = etas[(w - position) % k::k]
+            plans.append((a, b, (first_step - position) // k + a,
+                          self.shuffle and position == 0))
+        return plans
+
+    def first_failure(self, etas, first_step, plans, done):
+        """The index in ``etas`` of the first step a worker could not complete, or its length."""
+        k, position = self.n_workers, first_step % self.n
+        failed = [(w - position) % k + k * count
+                  for w, ((a, b, _, _), count) in enumerate(zip(plans, done)) if count < b - a]
+        return min(failed, default=len(etas))
+
+    def run_slice(self, worker, start, end, t_start):
+        """Worker ``worker``'s own steps ``start:end``; returns how many it completed."""
+        lo = self.offsets[worker]
+        rows = self.orders[lo + start:lo + end]
+        etas = self.etas[lo + start:lo + end]
         if self.locked:
-            return locked_epoch(self.data, self.shared, self.config, rows, etas, first_step,
+            return locked_epoch(self.data, self.shared, self.config, rows, etas, t_start,
                                 self.lock)
         replica, base = self.replicas[worker]
         return replica_epoch(self.data, self.shared, replica, base, self.config, rows, etas,
-                             first_step, self.merge_every, self.lock, self.shares,
+                             t_start, self.merge_every, self.lock, self.shares,
                              1.0 / self.n_workers, self.state_share, self.l1)
 
     def make_replicas(self):
@@ -118,38 +167,38 @@ class Workers:
         if not self.locked and self.replicas is None:
             self.replicas = [new_replica(self.shared) for _ in range(self.n_workers)]
 
-    def slices(self, n_steps):
-        """Contiguous (start, end) of each worker's share of ``n_steps`` steps."""
-        bounds = np.linspace(0, n_steps, self.n_workers + 1).round().astype(np.int64)
-        return list(zip(bounds[:-1], bounds[1:]))
-
-    @staticmethod
-    def first_failure(slices, done):
-        """The position of the first step a worker could not complete, or the total."""
-        for (a, b), count in zip(slices, done):
-            if count < b - a:
-                return a + count
-        return slices[-1][1]
-
 
 class ThreadTeam:
-    """``n_workers`` threads running :class:`Workers` slices in parallel, joined per call."""
+    """``n_workers`` threads running :class:`Workers` steps in parallel, joined per call.
+
+    The calling thread is worker 0 (it is awake already; waking a pool thread costs
+    ~0.1 ms, which small problems pay at every checkpoint); the pool runs the rest.
+    """
 
     def __init__(self, workers):
         self.workers = workers
         workers.make_replicas()
-        self.pool = ThreadPoolExecutor(max_workers=workers.n_workers,
+        self.rngs = [np.random.default_rng(s) for s in workers.streams]
+        self.pool = ThreadPoolExecutor(max_workers=workers.n_workers - 1,
                                        thread_name_prefix="psgd-hogwild")
 
+    def _work(self, worker, start, end, t_start, reshuffle):
+        if reshuffle:  # Generator.shuffle releases the GIL: workers shuffle in parallel
+            self.rngs[worker].shuffle(self.workers.own_rows(worker))
+        return self.workers.run_slice(worker, start, end, t_start)
+
     def run_steps(self, rows, etas, first_step):
-        slices = self.workers.slices(len(etas))
-        futures = [self.pool.submit(self.workers.run_slice, w, rows[a:b], etas[a:b],
-                                    first_step + a)
-                   for w, (a, b) in enumerate(slices)]
-        return self.workers.first_failure(slices, [f.result() for f in futures])
+        plans = self.workers.plan(etas, first_step)
+        futures = [self.pool.submit(self._work, w, *plan) for w, plan in enumerate(plans)
+                   if w > 0]
+        try:
+            done = [self._work(0, *plans[0])]
+        finally:
+            done += [future.result() for future in futures]
+        return self.workers.first_failure(etas, first_step, plans, done)
 
     def warm_up(self):
-        self.workers.run_slice(0, np.zeros(0, dtype=np.int64), np.zeros(0), 0)
+        self.workers.run_slice(0, 0, 0, 0)
 
     def close(self):
         self.pool.shutdown(wait=True)
@@ -177,7 +226,7 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
                         shuffle=shuffle)
     state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, intercept_init)
     workers = Workers(problem, rule, state, n_workers, merge_every, locking, intercept_rate,
-                      merge_weights)
+                      merge_weights, random_state, shuffle)
     if backend == "processes":
         from .hogwild_processes import ProcessTeam
         team = ProcessTeam(workers, state)
@@ -186,6 +235,6 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     try:
         team.warm_up()
         return train_epochs(problem, trace, state, schedule, team.run_steps, n_epochs=n_epochs,
-                            eval_every=eval_every, random_state=random_state, shuffle=shuffle)
+                            eval_every=eval_every, random_state=random_state, shuffle=None)
     finally:
         team.close()

@@ -2,10 +2,13 @@
 
 The parent copies the data, the penalty weights, the shared model and the lock
 into shared memory once, and rebinds the driver's model to the shared copy, so
-checkpoints read what the workers write. Each epoch segment it writes the row
-order and step sizes into two more shared arrays and sends every worker a small
-command (its slice); a worker runs the same kernel as a thread worker would,
-on its own private replica, and answers with the number of steps it completed.
+checkpoints read what the workers write. The workers' rows and step sizes live
+in two more shared arrays (:class:`~.hogwild.Workers` lays them out); for each
+stretch of steps between checkpoints the parent writes the step sizes and sends
+every worker a small command (which of its own steps to run). A worker
+reshuffles its own rows at each epoch start with its own random stream, runs
+the same kernel as a thread worker would on its own private replica, and
+answers with the number of steps it completed.
 
 A worker that raises reports the error, which the parent re-raises naming the
 worker; a worker that dies is noticed through its process sentinel and named
@@ -50,22 +53,26 @@ def _worker_main(worker, specs, settings, conn):
         config = (*settings["config"], arrays["penalty_weights"])
         replica, base = new_replica(shared)
         lock = arrays["lock"]
-        order, etas = arrays["order"], arrays["etas"]
+        lo, hi = settings["offsets"][worker], settings["offsets"][worker + 1]
+        own_rows, own_etas = arrays["orders"][lo:hi], arrays["etas"][lo:hi]
+        rng = np.random.default_rng(settings["streams"][worker])
         conn.send(("ready", None))
         while True:
             message = conn.recv()
             if message is None:
                 break
-            start, end, first_step = message
+            start, end, t_start, reshuffle = message
             _inject_fault(worker)
+            if reshuffle:
+                rng.shuffle(own_rows)
+            rows, etas = own_rows[start:end], own_etas[start:end]
             if settings["locked"]:
-                done = locked_epoch(data, shared, config, order[start:end], etas[start:end],
-                                    first_step, lock)
+                done = locked_epoch(data, shared, config, rows, etas, t_start, lock)
             else:
-                done = replica_epoch(data, shared, replica, base, config, order[start:end],
-                                     etas[start:end], first_step, settings["merge_every"],
-                                     lock, arrays["shares"], settings["intercept_share"],
-                                     settings["state_share"], settings["l1"])
+                done = replica_epoch(data, shared, replica, base, config, rows, etas, t_start,
+                                     settings["merge_every"], lock, arrays["shares"],
+                                     settings["intercept_share"], settings["state_share"],
+                                     settings["l1"])
             conn.send(("done", int(done)))
     except KeyboardInterrupt:
         pass
@@ -103,9 +110,8 @@ class ProcessTeam:
         state.scalars = self.shm.put("scalars", state.scalars)
         state.q = self.shm.put("q", state.q)
         state.rule_state = self.shm.put("rule_state", state.rule_state)
-        n = y.shape[0]
-        self.order = self.shm.put("order", np.zeros(n, dtype=np.int64))
-        self.etas = self.shm.put("etas", np.zeros(n))
+        workers.orders = self.shm.put("orders", workers.orders)
+        workers.etas = self.shm.put("etas", workers.etas)
 
     def _start(self):
         # fork where there is one: workers inherit the compiled kernels (no JIT start-up)
@@ -115,7 +121,9 @@ class ProcessTeam:
         settings = {"config": self.workers.config[:6], "locked": self.workers.locked,
                     "merge_every": self.workers.merge_every, "l1": self.workers.l1,
                     "state_share": self.workers.state_share,
-                    "intercept_share": 1.0 / self.workers.n_workers}
+                    "intercept_share": 1.0 / self.workers.n_workers,
+                    "offsets": [int(o) for o in self.workers.offsets],
+                    "streams": self.workers.streams}
         for w in range(self.workers.n_workers):
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_worker_main, name=f"psgd-hogwild-{w}",
@@ -157,13 +165,10 @@ class ProcessTeam:
         return [replies[w] for w in range(len(self.conns))]
 
     def run_steps(self, rows, etas, first_step):
-        n_steps = len(etas)
-        self.order[:n_steps] = rows
-        self.etas[:n_steps] = etas
-        slices = self.workers.slices(n_steps)
-        for conn, (a, b) in zip(self.conns, slices):
-            conn.send((int(a), int(b), int(first_step + a)))
-        return self.workers.first_failure(slices, self._gather())
+        plans = self.workers.plan(etas, first_step)
+        for conn, (a, b, t_start, reshuffle) in zip(self.conns, plans):
+            conn.send((int(a), int(b), int(t_start), bool(reshuffle)))
+        return self.workers.first_failure(etas, first_step, plans, self._gather())
 
     def warm_up(self):
         """Workers compile (or load) their kernels while starting; nothing more to do."""
