@@ -82,6 +82,27 @@ def run_once(problem, optimum, seed, epochs, target, options, fit_options):
     return per_epoch, first_time_below(trace, target), trace[-1]["relative_suboptimality"], wall
 
 
+def read_pass_scaling(problem, threads, repeats=15):
+    """Median time of a read-only pass ``X w`` (every value and index read once) on
+    1 and on ``threads`` threads: how far memory bandwidth lets a pass scale here."""
+    import numba
+    from parallel_sgd.kernels.linalg import data_arrays, margins
+    X, indices, indptr = data_arrays(problem.data.X)
+    w, out = np.ones(problem.n_features, dtype=X.dtype), np.empty(problem.n_samples)
+    times = []
+    for k in (1, threads):
+        numba.set_num_threads(k)
+        margins(X, indices, indptr, w, 0.0, out)
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            margins(X, indices, indptr, w, 0.0, out)
+            samples.append(time.perf_counter() - started)
+        times.append(np.median(samples))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return times
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default="sparse,a9a,news20,dense")
@@ -115,6 +136,10 @@ def main(argv=None):
                                            options, fit_options))
         print(f"\n{title}: {problem.n_samples} x {problem.n_features}, "
               f"nnz {problem.data.nnz}")
+        k = min(max(workers), os.cpu_count())
+        one, many = read_pass_scaling(problem, k)
+        print(f"read-only pass X.w: 1 thread {one * 1e3:.2f} ms, {k} threads "
+              f"{many * 1e3:.2f} ms ({one / many:.2f}x: the bandwidth ceiling on speedup)")
         print(f"{'driver':30s} {'workers':>7s} {'epoch s':>9s} {'speedup':>8s} "
               f"{'t(<target)':>11s} {'final subopt':>13s} {'wall s':>8s}")
         base = np.median([r[0] for r in results[0]])

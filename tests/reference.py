@@ -185,3 +185,29 @@ def schedule_rates(name, t, eta0, alpha=0.0, t0=0.0, beta=1.0, epoch=0):
     if name == "exponential":
         return np.full_like(t, eta0 * beta ** epoch)
     raise KeyError(name)
+
+
+def svrg_inner_loop(X, y, w, b, loss, order, eta, eta_b, l2, l1, ratios=None,
+                    sample_weight=None):
+    """One SVRG inner loop from snapshot ``(w, b)`` over rows ``order``, every step applied
+    to every coordinate: ``w <- soft((1 - eta l2) w - eta (mu + delta x_i), eta l1)``,
+    ``b <- b - eta_b (delta + mu_b)`` with ``delta = r_i (s_i l'(x_i.w + b) - s_i l'(x_i.w~ + b~))``.
+    Returns ``(w, b)``."""
+    X = dense(X)
+    n = X.shape[0]
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    r = np.ones(n) if ratios is None else ratios
+    snap = s * loss_deriv(loss, X @ w + b, y)
+    mu, mu_b = X.T @ snap / n, snap.mean()
+    w, b = np.array(w, dtype=np.float64), float(b)
+    for i in order:
+        delta = r[i] * (s[i] * loss_deriv(loss, X[i] @ w + b, y[i]) - snap[i])
+        z = (1.0 - eta * l2) * w - eta * (mu + delta * X[i])
+        w = soft_threshold(z, eta * l1)
+        b -= eta_b * (delta + mu_b)
+    return w, b
+
+
+def soft_threshold(z, threshold):
+    """``sign(z) * max(|z| - threshold, 0)``."""
+    return np.sign(z) * np.maximum(np.abs(z) - threshold, 0.0)

@@ -1,4 +1,4 @@
-"""`fit`: one entry point for every driver (sync, hogwild; svrg and ray as they land)."""
+"""`fit`: one entry point for every driver (sync, hogwild, svrg; ray as it lands)."""
 import inspect
 import warnings
 
@@ -7,14 +7,14 @@ from ..optimizers import get_optimizer
 from ..problem import Problem
 from ..schedules import make_schedule
 from ..trace import Trace
-from . import hogwild, sync
+from . import hogwild, svrg, sync
 from .common import Result, positive_int, positive_number
 
-DRIVERS = {"sync": sync.run, "hogwild": hogwild.run}
+DRIVERS = {"sync": sync.run, "hogwild": hogwild.run, "svrg": svrg.run}
 
 
 def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
-        learning_rate="optimal", eta0=None, optimizer="sgd", random_state=0, eval_every=1.0,
+        learning_rate=None, eta0=None, optimizer="sgd", random_state=0, eval_every=1.0,
         optimum=None, test=None, callback=None, coef_init=None, intercept_init=None,
         **driver_options):
     """Minimize ``problem``'s objective with stochastic gradient steps.
@@ -23,23 +23,28 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     ----------
     problem : Problem
         Data, loss and penalty: P(w, b) = (1/n) sum_i s_i l(x_i.w + b, y_i) + penalty(w).
-    driver : {"sync", "hogwild"}
+    driver : {"sync", "hogwild", "svrg"}
         ``"sync"``: serial SGD for ``batch_size=1``; otherwise mini-batches whose
         gradient is computed over ``n_workers`` threads, one update per batch.
         ``"hogwild"``: ``n_workers`` workers training one shared model at once
         (options ``backend``, ``locking``, ``merge_every``; see
         :func:`parallel_sgd.drivers.hogwild.run`).
+        ``"svrg"``: variance-reduced SGD, converging linearly to the exact optimum
+        on smooth losses (options ``inner_steps``, ``variant``, ``sampling``,
+        ``warm_start``; see :func:`parallel_sgd.drivers.svrg.run`).
     n_workers : int
         Threads (or workers) the driver may use.
     n_epochs : float
-        Passes over the data.
+        Passes over the data (SVRG: effective passes, gradient evaluations / n).
     batch_size : int
         Rows per update.
     learning_rate : {"optimal", "constant", "inverse", "inverse_sqrt", "exponential"}
-        Step-size schedule (see :mod:`parallel_sgd.schedules`).
+        Step-size schedule (see :mod:`parallel_sgd.schedules`); default ``optimal``.
+        SVRG takes a constant step only (None or ``"constant"``).
     eta0 : float, optional
         First step size; by default scikit-learn's choice for ``optimal`` and
-        ``1 / L_max`` (the largest stable step) for the others.
+        ``1 / L_max`` (the largest stable step) for the others; SVRG's step, by
+        default ``1 / (2.75 L)`` (see :func:`parallel_sgd.drivers.svrg.default_steps`).
     optimizer : str or UpdateRule
         ``sgd``, ``momentum``, ``adagrad``, ``rmsprop`` or ``adam``.
     random_state : int
@@ -70,18 +75,35 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     eval_every = positive_number("eval_every", eval_every)
     check_driver_options(driver, run, driver_options)
     rule = get_optimizer(optimizer)
-    schedule = make_schedule(learning_rate, eta0, problem.alpha, problem.loss,
-                             problem.max_smoothness)
-    warn_about_large_first_step(schedule, problem)
+    schedule = _schedule(driver, learning_rate, eta0, problem)
+    if schedule is not None:
+        warn_about_large_first_step(schedule, problem)
     trace = Trace(problem, driver, n_workers, optimum=optimum, test=test, callback=callback)
     result = run(problem, n_workers=n_workers, n_epochs=n_epochs, batch_size=batch_size,
                  schedule=schedule, rule=rule, random_state=random_state,
                  eval_every=eval_every, trace=trace, coef_init=coef_init,
                  intercept_init=intercept_init, **driver_options)
-    result.config = dict(driver=driver, n_workers=n_workers, n_epochs=n_epochs,
-                         batch_size=batch_size, learning_rate=schedule.name,
-                         eta0=schedule.eta0, optimizer=rule.name, random_state=random_state)
+    config = dict(driver=driver, n_workers=n_workers, n_epochs=n_epochs,
+                  batch_size=batch_size, learning_rate=schedule.name if schedule else "constant",
+                  eta0=schedule.eta0 if schedule else None, optimizer=rule.name,
+                  random_state=random_state)
+    config.update(result.config)  # what the driver chose itself (e.g. SVRG's step)
+    result.config = config
     return result
+
+
+def _schedule(driver, learning_rate, eta0, problem):
+    """The step-size schedule; for SVRG, None (its own default step) or a constant one."""
+    if driver == "svrg":
+        if learning_rate not in (None, "constant"):
+            raise ValueError(f"driver 'svrg' takes a constant step, not learning_rate="
+                             f"{learning_rate!r}: leave it unset (or 'constant') and set eta0 "
+                             f"to change the step")
+        if eta0 is None:
+            return None
+        learning_rate = "constant"
+    return make_schedule(learning_rate or "optimal", eta0, problem.alpha, problem.loss,
+                         problem.max_smoothness)
 
 
 COMMON = {"problem", "n_workers", "n_epochs", "batch_size", "schedule", "rule", "random_state",

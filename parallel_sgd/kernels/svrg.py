@@ -1,0 +1,228 @@
+"""SVRG inner loops (Johnson & Zhang 2013) in O(nnz) per step on sparse rows.
+
+One inner step on row ``i`` (sampled with probability ``p_i``, ``r_i = 1/(n p_i)``)::
+
+    delta = r_i * (s_i l'(x_i.w + b, y_i) - d_i)     d_i: s_i l'(...) at the snapshot, cached
+    w <- prox_{eta l1}((1 - eta l2) w - eta mu - eta delta x_i)
+    b <- b - eta_b (delta + mu_b)
+
+``mu`` is the loss gradient at the snapshot. Its term and the L2 shrink touch
+every coordinate on every step; here they are applied to a coordinate just in
+time, when a row reads it, so the catch-up is exact (the technique of
+scikit-learn's SAG and lightning's SVRG):
+
+* without L1 (:func:`inner_l2`), every coordinate is kept as
+  ``w_j = P (psi_j - c_j R)`` with ``c_j = eta mu_j``, ``P = (1 - eta l2)^t`` and
+  ``R = sum_{s <= t} 1/P_s``: a step advances the two scalars, which moves every
+  untouched coordinate by its shrink and its ``mu`` term at once, and changes
+  ``psi`` on the row's coordinates only -- no timestamps, no per-step O(d);
+* with L1 (:func:`inner_prox`), the proximal step does not compose linearly, so
+  each coordinate remembers the step it was last brought up to date, and
+  :func:`prox_steps` applies the missed steps in closed form: each missed step
+  is affine while the weight keeps its sign, so at most three affine stretches
+  (one sign, zero, the other sign) cover any number of them.
+
+``model = (psi, c, last, scalars)`` with ``scalars = [b, P, R, t]`` (``P = 1``,
+``R = 0`` in the L1 form); ``config = (loss_code, eta, h, tau, eta_b, mu_b)``
+with ``h = eta l2`` and ``tau = eta l1``. All weights are float64 whatever the
+data's dtype (the targets are 1e-10 relative suboptimality).
+"""
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import jit, parallel_jit
+from ..losses import loss_deriv
+from ..penalties import soft_threshold
+from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
+
+B, P, R, T = 0, 1, 2, 3
+MIN_P = 1e-100  # below this, fold P and R into psi (O(d), rare)
+
+
+@parallel_jit
+def snapshot_derivs(data, w, b, loss_code, out):
+    """``out[i] = s_i l'(x_i.w + b, y_i)`` for every row, in parallel."""
+    X, indices, indptr, y, weights = data
+    for i in prange(out.shape[0]):
+        p = row_dot(X, indices, indptr, i, w) + b
+        out[i] = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+    return out
+
+
+@jit
+def affine_steps(w, k, h, e):
+    """``w`` after ``k`` steps of ``w <- (1 - h) w - e``: ``a^k w - e (1 - a^k) / h``.
+
+    Written with ``expm1``/``log1p`` so that a tiny ``h`` (weak L2) loses no precision.
+    """
+    if h == 0.0:
+        return w - k * e
+    log_a = math.log1p(-h)
+    return math.exp(k * log_a) * w + e * math.expm1(k * log_a) / h
+
+
+@jit
+def prox_steps(w, k, h, c, tau):
+    """``w`` after ``k`` steps of ``w <- soft_threshold((1 - h) w - c, tau)``, exactly.
+
+    While the result keeps one sign the step is affine (``w <- (1 - h) w - e`` with
+    ``e = c + sign * tau``), so a stretch of steps has a closed form
+    (:func:`affine_steps`); the number of steps before the sign changes comes from
+    a logarithm and is then checked against the exact condition.
+    """
+    a = 1.0 - h
+    while k > 0:
+        z = a * w - c
+        if -tau <= z <= tau:  # lands on zero
+            w = 0.0
+            k -= 1
+            if abs(c) <= tau:  # and zero is a fixed point
+                return 0.0
+            continue
+        sign = 1.0 if z > 0.0 else -1.0
+        e = c + sign * tau
+        # steps 1..S keep the sign; the limit of the stretch is -e/h (or none if h = 0)
+        if sign * e <= 0.0:  # moving away from zero, or towards a limit of this sign
+            return affine_steps(w, k, h, e)
+        if h == 0.0:
+            s = math.ceil(sign * w / (sign * e)) - 1.0
+        else:
+            rho = sign * e / (h * sign * w + sign * e)
+            s = math.ceil(math.log(rho) / math.log1p(-h)) - 1.0
+        s = int(min(max(s, 1.0), float(k)))
+        while s > 1 and sign * affine_steps(w, s, h, e) <= 0.0:
+            s -= 1
+        while s < k and sign * affine_steps(w, s + 1, h, e) > 0.0:
+            s += 1
+        w = affine_steps(w, s, h, e)
+        k -= s
+    return w
+
+
+@jit
+def inner_l2(data, model, snapshot, config, order, ratios):
+    """Inner steps over rows ``order`` without L1; returns the steps done (fewer when a
+    prediction stopped being finite)."""
+    X, indices, indptr, y, weights = data
+    psi, c, last, scalars = model
+    loss_code, eta, h, tau, eta_b, mu_b = config
+    a = 1.0 - h
+    b, p_scale, r_sum = scalars[B], scalars[P], scalars[R]
+    m = order.shape[0]
+    done = m
+    for s in range(m):
+        prefetch_ahead(data, order, s)
+        i = order[s]
+        lo, hi = row_bounds(X, indptr, i)
+        x_psi = 0.0
+        x_c = 0.0
+        for k in range(lo, hi):
+            j, x = row_entry(X, indices, i, k)
+            x_psi += x * psi[j]
+            x_c += x * c[j]
+        p = p_scale * (x_psi - r_sum * x_c) + b
+        if not np.isfinite(p):
+            done = s
+            break
+        delta = sample_weight(ratios, i) * (
+            sample_weight(weights, i) * loss_deriv(loss_code, p, y[i]) - snapshot[i])
+        p_scale *= a
+        r_sum += 1.0 / p_scale
+        step = eta * delta / p_scale
+        for k in range(lo, hi):
+            j, x = row_entry(X, indices, i, k)
+            psi[j] -= step * x
+        b -= eta_b * (delta + mu_b)
+        if p_scale < MIN_P:
+            _fold(psi, c, p_scale, r_sum)
+            p_scale, r_sum = 1.0, 0.0
+    scalars[B], scalars[P], scalars[R] = b, p_scale, r_sum
+    scalars[T] += done
+    return done
+
+
+@jit
+def _fold(psi, c, p_scale, r_sum):
+    for j in range(psi.shape[0]):
+        psi[j] = p_scale * (psi[j] - c[j] * r_sum)
+
+
+@jit
+def inner_prox(data, model, snapshot, config, order, ratios):
+    """Inner steps over rows ``order`` with L1 (proximal steps, caught up just in time)."""
+    X, indices, indptr, y, weights = data
+    w, c, last, scalars = model
+    loss_code, eta, h, tau, eta_b, mu_b = config
+    a = 1.0 - h
+    b = scalars[B]
+    t = int(scalars[T])
+    m = order.shape[0]
+    done = m
+    for s in range(m):
+        prefetch_ahead(data, order, s)
+        i = order[s]
+        lo, hi = row_bounds(X, indptr, i)
+        p = b
+        for k in range(lo, hi):
+            j, x = row_entry(X, indices, i, k)
+            if last[j] < t:
+                w[j] = prox_steps(w[j], t - last[j], h, c[j], tau)
+                last[j] = t
+            p += x * w[j]
+        if not np.isfinite(p):
+            done = s
+            break
+        delta = sample_weight(ratios, i) * (
+            sample_weight(weights, i) * loss_deriv(loss_code, p, y[i]) - snapshot[i])
+        for k in range(lo, hi):
+            j, x = row_entry(X, indices, i, k)
+            w[j] = soft_threshold(a * w[j] - c[j] - eta * delta * x, tau)
+            last[j] = t + 1
+        b -= eta_b * (delta + mu_b)
+        t += 1
+    scalars[B] = b
+    scalars[T] = t
+    return done
+
+
+@jit
+def current_weights(model, config, out):
+    """The weights ``w`` at the current step, into ``out`` (the model is unchanged)."""
+    psi, c, last, scalars = model
+    loss_code, eta, h, tau, eta_b, mu_b = config
+    t = int(scalars[T])
+    if tau > 0.0:
+        for j in range(psi.shape[0]):
+            out[j] = prox_steps(psi[j], t - last[j], h, c[j], tau)
+    else:
+        for j in range(psi.shape[0]):
+            out[j] = scalars[P] * (psi[j] - c[j] * scalars[R])
+    return out
+
+
+@jit
+def start_inner_loop(model, w, b, mu, eta):
+    """Reset the model to weights ``w``, intercept ``b``, at step 0 of an inner loop whose
+    snapshot gradient is ``mu``."""
+    psi, c, last, scalars = model
+    for j in range(psi.shape[0]):
+        psi[j] = w[j]
+        c[j] = eta * mu[j]
+        last[j] = 0
+    scalars[B], scalars[P], scalars[R], scalars[T] = b, 1.0, 0.0, 0.0
+
+
+def new_model(n_features):
+    """``(psi, c, last, scalars)`` for ``n_features`` weights, float64."""
+    return (np.zeros(n_features), np.zeros(n_features), np.zeros(n_features, dtype=np.int64),
+            np.array([0.0, 1.0, 0.0, 0.0]))
+
+
+@jit
+def inner_steps(data, model, snapshot, config, order, ratios):
+    """:func:`inner_prox` when the config has an L1 part, else :func:`inner_l2`."""
+    if config[3] > 0.0:
+        return inner_prox(data, model, snapshot, config, order, ratios)
+    return inner_l2(data, model, snapshot, config, order, ratios)
