@@ -152,7 +152,7 @@ def format_verdict(summaries):
         best_time, best = reached[0]
         line = f"to {t:g}: {best} first ({best_time:.3g}s)"
         if len(reached) > 1 and best_time > 0:
-            line += f", {reached[1][0] / best_time:.2g}x faster than {reached[1][1]}"
+            line += f", {reached[1][0] / best_time:.3g}x faster than {reached[1][1]}"
         missing = [r["driver"] for r in rows if _value(r, key) != _value(r, key)]
         if missing:
             line += f"; not reached by {', '.join(missing)}"
