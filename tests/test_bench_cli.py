@@ -230,3 +230,13 @@ def test_named_peer_not_installed_is_an_error(tiny, tmp_path, capsys, only_sklea
 def test_default_drivers_leave_out_ray(monkeypatch):
     monkeypatch.setitem(DRIVERS, "ray", object())
     assert "ray" not in cli.default_drivers() and "sync" in cli.default_drivers()
+
+
+def test_the_shipped_suite_parses():
+    from pathlib import Path
+
+    from parallel_sgd.suite import read_suite
+    entries = read_suite(Path(__file__).parents[1] / "bench" / "suite.toml")
+    assert [name for name, _ in entries] == ["synthetic-log", "synthetic-hinge", "a9a-log-peers"]
+    args = cli.build_parser().parse_args(["bench", *entries[2][1]])
+    assert args.peers == "all" and args.learning_rate == "inverse_sqrt" and args.repeats == 3

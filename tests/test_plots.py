@@ -1,6 +1,7 @@
 """Reports and figures from saved traces: bands, tables, round trips, PNG output."""
 import io
 import math
+import os
 
 import numpy as np
 import pytest
@@ -56,6 +57,9 @@ def test_results_round_trip_and_table(tmp_path):
     write_results(tmp_path, {"loss": "log_loss"}, {"objective": 1.0}, [summary], rows,
                   interrupted=False)
     results, back = load_run(tmp_path)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "results.json").stat().st_mode & 0o777 == 0o666 & ~umask
     assert len(back) == 6 and back[1]["repeat"] == 0 and back[3]["repeat"] == 1
     assert math.isnan(back[0]["test_metric"]) and math.isnan(back[0]["staleness_max"])
     assert back[2]["relative_suboptimality"] == 1e-4 and back[2]["driver"] == "sync"

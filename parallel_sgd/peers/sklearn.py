@@ -84,7 +84,8 @@ def _fresh_fits(problem, trace, solver, max_iters, passes, **options):
         updates = 0 if epoch != epoch else int(epoch * n)
         if trace.record(*_coef(estimator), epoch=epoch, n_updates=updates, n_grad_evals=updates):
             break
-        if n_iter < max_iter:  # converged before the cap
+        gap = trace.rows[-1]["relative_suboptimality"]
+        if n_iter < max_iter or (gap == gap and gap < 1e-10):  # converged: more is the same
             break
 
 
