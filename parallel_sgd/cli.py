@@ -256,14 +256,18 @@ def bench_one(args, out, out_dir):
                   comparison.summaries, comparison.rows, machine_description(),
                   interrupted=comparison.interrupted,
                   skipped=[{"name": n, "reason": r} for n, r in comparison.skipped])
-    if comparison.summaries:
-        results, rows = load_run(out_dir)
-        plot_convergence([("", rows)], out_dir / "convergence.png", describe(results))
-        print(format_table(comparison.summaries, problem.metric_name), file=out, end="")
-        print(format_verdict(comparison.summaries), file=out, end="")
-    print(f"results: {out_dir}/results.json, trace.csv"
-          + (", convergence.png" if comparison.summaries else ""), file=out)
-    if comparison.interrupted:
+    interrupted = comparison.interrupted
+    try:
+        if comparison.summaries:
+            results, rows = load_run(out_dir)
+            plot_convergence([("", rows)], out_dir / "convergence.png", describe(results))
+            print(format_table(comparison.summaries, problem.metric_name), file=out, end="")
+            print(format_verdict(comparison.summaries), file=out, end="")
+        print(f"results: {out_dir}/results.json, trace.csv"
+              + (", convergence.png" if comparison.summaries else ""), file=out)
+    except KeyboardInterrupt:  # the results are on disk: only the figure or table is missing
+        interrupted = True
+    if interrupted:
         print(f"psgd: interrupted; partial results in {out_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0

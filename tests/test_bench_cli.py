@@ -240,3 +240,16 @@ def test_the_shipped_suite_parses():
     assert [name for name, _ in entries] == ["synthetic-log", "synthetic-hinge", "a9a-log-peers"]
     args = cli.build_parser().parse_args(["bench", *entries[2][1]])
     assert args.peers == "all" and args.learning_rate == "inverse_sqrt" and args.repeats == 3
+
+
+def test_ctrl_c_while_drawing_keeps_the_results(tiny, tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "plot_convergence", interrupted)
+    out_dir = tmp_path / "run"
+    code, _, err = run(bench(tiny, out_dir, "--drivers", "sync", "--repeats", 1), capsys)
+    assert code == 130
+    assert err.strip() == f"psgd: interrupted; partial results in {out_dir}"
+    assert json.loads((out_dir / "results.json").read_text())["summaries"]
+    assert not (out_dir / "convergence.png").exists()
