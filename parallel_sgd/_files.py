@@ -4,6 +4,12 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+# mkstemp creates files readable by their owner only; a finished file gets the
+# permissions a plain open() would have given it. The umask can only be read by
+# setting it, so it is read once, at import time.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_write(path, mode="w", **open_kwargs):
@@ -18,6 +24,7 @@ def atomic_write(path, mode="w", **open_kwargs):
     try:
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,7 +1,8 @@
-"""The ``psgd`` command: bench, train, predict, data.
+"""The ``psgd`` command: bench, plot, train, predict, data.
 
 Bad arguments or input print one line (``psgd: error: ...``) and exit with code
-2, never a traceback. The CLI uses the public Python API only.
+2, never a traceback; Ctrl-C exits with 130 (a bench keeps what it measured).
+The CLI uses the public Python API only.
 """
 import argparse
 import json
@@ -18,13 +19,18 @@ from .data import (CATALOG, dataset_info, fetch, list_datasets, load_svmlight,
                    make_sparse_classification)
 from .drivers import DRIVERS
 from .errors import DataError, DivergenceError
+from .peers import PEERS, select_peers
+from .plots import describe, plot_convergence
 from .problem import Problem
+from .progress import ProgressBars
 from .reference import reference_optimum
-from .report import atomic_write, format_table, write_results
+from .report import atomic_write, format_table, format_verdict, load_run, write_results
 from .runner import compare
+from .suite import read_suite
 
 BUILTIN = dict(n_samples=100_000, n_features=20_000, nnz_per_row=50)
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):
@@ -46,14 +52,29 @@ def _positive_int(text):
     return value
 
 
-def _drivers(text):
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in DRIVERS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown driver {unknown[0] if unknown else text!r}; known drivers: "
-            f"{', '.join(sorted(DRIVERS))}")
-    return names
+def _names(kind, known):
+    def parse(text):
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in names if name not in known]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {unknown[0] if unknown else text!r}; known {kind}s: "
+                f"{', '.join(sorted(known))}")
+        return list(dict.fromkeys(names))
+    return parse
+
+
+_drivers = _names("driver", DRIVERS)
+_peer_names = _names("peer", PEERS)
+
+
+def _peers(text):
+    return "all" if text.strip() == "all" else _peer_names(text)
+
+
+def default_drivers():
+    """Every registered driver but ``ray`` (which starts a cluster): the bench default."""
+    return [name for name in DRIVERS if name != "ray"]
 
 
 def load_data(spec, n_features=None):
@@ -94,9 +115,27 @@ def build_parser():
                        help="dataset name or svmlight path (default: a built-in synthetic problem)")
     bench.add_argument("--test", default=None, help="svmlight test file (default: 20%% held out)")
     _add_problem_args(bench)
-    bench.add_argument("--drivers", type=_drivers, default=["sync"])
+    bench.add_argument("--drivers", type=_drivers, default=None,
+                       help=f"comma-separated, from {', '.join(DRIVERS)} "
+                            f"(default: {','.join(default_drivers())})")
+    bench.add_argument("--peers", type=_peers, nargs="?", const="all", default=None,
+                       help=f"also run other solvers: all installed ones, or a comma-separated "
+                            f"list from {', '.join(PEERS)}")
     _add_fit_args(bench)
+    bench.add_argument("--repeats", type=_positive_int, default=3,
+                       help="runs per driver (seeds seed, seed+1, ...); the table shows medians")
+    bench.add_argument("--address", default=None, help="Ray cluster address (driver 'ray')")
     bench.add_argument("--out", default=None, help="output folder (default: a timestamped one)")
+    bench.add_argument("--quiet", action="store_true", help="no progress bars")
+    bench.add_argument("--config", default=None,
+                       help="a TOML suite of bench runs ([[run]] tables of these options); "
+                            "each run writes a sub-folder of --out")
+
+    plot = sub.add_parser("plot", help="redraw (and overlay) the figures of saved bench runs")
+    plot.add_argument("dirs", nargs="+", metavar="DIR", help="folders written by psgd bench")
+    plot.add_argument("--out", default=None,
+                      help="PNG to write (default: DIR/convergence.png for one folder, "
+                           "convergence.png here for several)")
 
     train = sub.add_parser("train", help="train one model and save it")
     train.add_argument("--data", required=True)
@@ -131,15 +170,26 @@ def _problem(data, args):
                    fit_intercept=not args.no_intercept)
 
 
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def machine_description():
     import numba
     import scipy
-    return {"platform": platform.platform(), "processor": platform.processor(),
+    return {"platform": platform.platform(), "processor": _cpu_model(),
             "cpus": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "numba": numba.__version__}
 
 
-def cmd_bench(args, out):
+def _bench_data(args):
     if args.data is None:
         data = make_sparse_classification(**BUILTIN, random_state=args.seed)
         source = "synthetic sparse {n_samples} x {n_features}, {nnz_per_row} nnz/row".format(
@@ -147,25 +197,121 @@ def cmd_bench(args, out):
     else:
         data, source = load_data(args.data), args.data
     if args.test is not None:
-        train, test = data, load_svmlight(args.test, n_features=data.n_features)
-    else:
-        train, test = data.split(test_size=0.2, random_state=args.seed)
+        if not os.path.exists(args.test):
+            raise CliError(f"no such file: {args.test}")
+        return data, load_svmlight(args.test, n_features=data.n_features), source
+    train, test = data.split(test_size=0.2, random_state=args.seed)
+    return train, test, source
+
+
+def _bench_peers(args, problem):
+    """The peers to run; notes on stderr for those that cannot (an error if named)."""
+    if args.peers is None:
+        return []
+    names = None if args.peers == "all" else args.peers
+    runnable, skipped = select_peers(problem, names)
+    if names is not None and skipped:
+        raise CliError(f"peer {skipped[0][0]!r} {skipped[0][1]}")
+    for name, reason in skipped:
+        print(f"psgd: note: peer {name} {reason}", file=sys.stderr)
+    return runnable
+
+
+def cmd_bench(args, out):
+    if args.config is not None:
+        return run_suite(args, out)
+    return bench_one(args, out, Path(args.out or time.strftime("psgd-runs/%Y%m%d-%H%M%S")))
+
+
+def bench_one(args, out, out_dir):
+    """One ``psgd bench`` run into ``out_dir``; returns the exit code (130 if interrupted)."""
+    train, test, source = _bench_data(args)
     problem = _problem(train, args)
+    drivers = args.drivers if args.drivers is not None else default_drivers()
+    peers = _bench_peers(args, problem)
     print(f"data: {source}; train {train.n_samples} x {train.n_features}, test {test.n_samples}",
           file=out)
     started = time.perf_counter()
     optimum = reference_optimum(problem)
     print(f"reference optimum P* = {optimum.objective:.12g} ({optimum.method}, "
           f"{time.perf_counter() - started:.1f}s)", file=out)
-    comparison = compare(problem, args.drivers, optimum=optimum, test=test, **_fit_kwargs(args))
-    out_dir = Path(args.out or time.strftime("psgd-runs/%Y%m%d-%H%M%S"))
-    config = {key: value for key, value in vars(args).items() if key != "command"}
-    config.update(data=source, n_samples=train.n_samples, n_features=train.n_features)
+    progress = ProgressBars(args.epochs, args.repeats, enabled=False if args.quiet else None)
+    fit_kwargs = _fit_kwargs(args)
+    options = {"ray": {"address": args.address}} if args.address else {}
+    try:
+        comparison = compare(problem, drivers, optimum=optimum, test=test,
+                             on_row=progress.update, on_start=progress.start,
+                             repeats=args.repeats, peers=peers,
+                             skip_unusable=args.drivers is None, driver_options=options,
+                             **fit_kwargs)
+    finally:
+        progress.close()
+    for name, reason in comparison.skipped:
+        print(f"psgd: note: {name} skipped: {reason}", file=sys.stderr)
+    config = {key: value for key, value in vars(args).items() if key not in ("command", "config")}
+    config.update(data=source, drivers=drivers, peers=peers, n_samples=train.n_samples,
+                  n_features=train.n_features, n_test=test.n_samples)
     write_results(out_dir, config, {"objective": optimum.objective, "method": optimum.method,
                                     "gap": optimum.gap},
-                  comparison.summaries, comparison.rows, machine_description())
-    print(format_table(comparison.summaries, problem.metric_name), file=out, end="")
-    print(f"results: {out_dir}/results.json, {out_dir}/trace.csv", file=out)
+                  comparison.summaries, comparison.rows, machine_description(),
+                  interrupted=comparison.interrupted,
+                  skipped=[{"name": n, "reason": r} for n, r in comparison.skipped])
+    interrupted = comparison.interrupted
+    try:
+        if comparison.summaries:
+            results, rows = load_run(out_dir)
+            plot_convergence([("", rows)], out_dir / "convergence.png", describe(results))
+            print(format_table(comparison.summaries, problem.metric_name), file=out, end="")
+            print(format_verdict(comparison.summaries), file=out, end="")
+        print(f"results: {out_dir}/results.json, trace.csv"
+              + (", convergence.png" if comparison.summaries else ""), file=out)
+    except KeyboardInterrupt:  # the results are on disk: only the figure or table is missing
+        interrupted = True
+    if interrupted:
+        print(f"psgd: interrupted; partial results in {out_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def run_suite(args, out):
+    """``psgd bench --config suite.toml``: every run of the suite, each in its own folder."""
+    entries = read_suite(args.config)
+    parser = build_parser()
+    out_root = Path(args.out or time.strftime("psgd-runs/suite-%Y%m%d-%H%M%S"))
+    parsed = []
+    for name, argv in entries:
+        try:
+            run_args = parser.parse_args(["bench", *argv] + (["--quiet"] if args.quiet else []))
+        except CliError as exc:
+            raise CliError(f"{args.config}: run {name!r}: {exc}") from None
+        parsed.append((name, run_args))
+    for index, (name, run_args) in enumerate(parsed, start=1):
+        print(f"== {name} ({index}/{len(parsed)}) ==", file=out)
+        code = bench_one(run_args, out, out_root / name)
+        if code != 0:
+            return code
+    print(f"suite: {len(parsed)} runs in {out_root}/ (psgd plot {out_root}/* overlays them)",
+          file=out)
+    return 0
+
+
+def cmd_plot(args, out):
+    runs = [(Path(folder), *load_run(folder)) for folder in args.dirs]
+    several = len(runs) > 1
+    target = Path(args.out) if args.out else (
+        Path("convergence.png") if several else runs[0][0] / "convergence.png")
+    for folder, results, _ in runs:
+        metric = "rmse" if results.get("config", {}).get("loss") == "squared_error" \
+            else "accuracy"
+        print(f"{folder}: {describe(results)}" + (" (interrupted)"
+                                                   if results.get("interrupted") else ""),
+              file=out)
+        if results.get("summaries"):
+            print(format_table(results["summaries"], metric), file=out, end="")
+    title = None if several else describe(runs[0][1])
+    plot_convergence([(folder.name if several else "", rows) for folder, _, rows in runs],
+                     target, title)
+    print(f"figure: {target}", file=out)
     return 0
 
 
@@ -234,7 +380,8 @@ def cmd_data(args, out):
     return 0
 
 
-COMMANDS = {"bench": cmd_bench, "train": cmd_train, "predict": cmd_predict, "data": cmd_data}
+COMMANDS = {"bench": cmd_bench, "plot": cmd_plot, "train": cmd_train, "predict": cmd_predict,
+            "data": cmd_data}
 
 
 def main(argv=None, out=None):
@@ -250,7 +397,7 @@ def main(argv=None, out=None):
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("psgd: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

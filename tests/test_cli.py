@@ -35,7 +35,8 @@ def test_bench_writes_table_results_and_trace(tiny_files, tmp_path, capsys):
     train, test = tiny_files
     out_dir = tmp_path / "run"
     code, out, err = run(["bench", "--data", train, "--test", test, "--epochs", 3,
-                          "--alpha", 1e-3, "--out", out_dir], capsys)
+                          "--alpha", 1e-3, "--drivers", "sync", "--repeats", 1,
+                          "--out", out_dir], capsys)
     assert code == 0, err
     assert "t(<0.01)" in out and "accuracy" in out and "sync" in out
     results = json.loads((out_dir / "results.json").read_text())

@@ -1,0 +1,255 @@
+"""`psgd bench` and `psgd plot`, run in-process on tiny problems."""
+import csv
+import json
+
+import pytest
+from matplotlib.image import imread
+
+import parallel_sgd as psgd
+from parallel_sgd import cli
+from parallel_sgd.cli import main
+from parallel_sgd.drivers import DRIVERS
+from parallel_sgd.peers import Peer
+from parallel_sgd.plots import DPI, FIGSIZE
+from parallel_sgd.progress import ProgressBars
+
+PNG_SHAPE = (int(FIGSIZE[1] * DPI), int(FIGSIZE[0] * DPI))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A small sparse train/test pair in svmlight format."""
+    folder = tmp_path_factory.mktemp("tiny")
+    data = psgd.make_sparse_classification(n_samples=600, n_features=200, nnz_per_row=10,
+                                           random_state=1)
+    train, test = data.split(0.25, random_state=0)
+    psgd.save_svmlight(train, folder / "train.svm")
+    psgd.save_svmlight(test, folder / "test.svm")
+    return folder / "train.svm", folder / "test.svm"
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def bench(tiny, out_dir, *extra):
+    return ["bench", "--data", tiny[0], "--test", tiny[1], "--alpha", 1e-3, "--epochs", 3,
+            "--quiet", "--out", out_dir, *extra]
+
+
+def read_rows(path):
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def check_png(path):
+    image = imread(path)
+    assert image.shape[:2] == PNG_SHAPE
+    assert image.std() > 0  # not a blank canvas
+
+
+def test_bench_repeats_writes_every_file(tiny, tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    code, out, err = run(bench(tiny, out_dir, "--drivers", "sync,hogwild", "--repeats", 2),
+                         capsys)
+    assert code == 0, err
+    assert "t(<0.0001)" in out and "updates/s" in out and "to 0.01:" in out
+    results = json.loads((out_dir / "results.json").read_text())
+    assert set(results) >= {"config", "optimum", "machine", "summaries", "interrupted"}
+    assert results["interrupted"] is False
+    assert results["machine"]["cpus"] >= 1 and results["machine"]["processor"]
+    assert [s["driver"] for s in results["summaries"]] == ["sync", "hogwild"]
+    assert all(s["repeats"] == 2 and s["n_workers"] == 2 for s in results["summaries"])
+    assert all(s["time_s_min"] <= s["time_s"] <= s["time_s_max"] for s in results["summaries"])
+    rows = read_rows(out_dir / "trace.csv")
+    assert {(r["driver"], r["repeat"]) for r in rows} == {
+        (d, str(k)) for d in ("sync", "hogwild") for k in (0, 1)}
+    assert len(rows) == 2 * 2 * 4
+    check_png(out_dir / "convergence.png")
+    assert not list(out_dir.glob(".*.part"))
+
+
+def test_bench_defaults_to_every_local_driver(tiny, tmp_path, capsys):
+    code, _, err = run(bench(tiny, tmp_path / "run", "--repeats", 1), capsys)
+    assert code == 0, err
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    ran = [s["driver"] for s in results["summaries"]]
+    skipped = [s["name"] for s in results["skipped"]]
+    assert sorted(ran + skipped) == sorted(d for d in DRIVERS if d != "ray")
+
+
+def test_bench_with_a_peer(tiny, tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    out_dir = tmp_path / "run"
+    code, out, err = run(bench(tiny, out_dir, "--drivers", "sync", "--peers", "sklearn-sgd",
+                               "--repeats", 1), capsys)
+    assert code == 0, err
+    results = json.loads((out_dir / "results.json").read_text())
+    peer = results["summaries"][1]
+    assert peer["driver"] == "sklearn-sgd" and peer["kind"] == "peer"
+    assert peer["n_workers"] == 1 and peer["epochs"] == 3
+    assert peer["final_suboptimality"] < 0.5 and peer["test_metric"] > 0.5
+
+
+@pytest.fixture()
+def only_sklearn_installed(monkeypatch):
+    monkeypatch.setattr(Peer, "installed", property(lambda self: self.module == "sklearn"))
+
+
+def test_all_peers_notes_the_missing_ones(tiny, tmp_path, capsys, only_sklearn_installed):
+    code, out, err = run(bench(tiny, tmp_path / "run", "--drivers", "sync", "--peers",
+                               "--repeats", 1, "--epochs", 2), capsys)
+    assert code == 0, err
+    assert "peer vw not installed (pip install vowpalwabbit)" in err
+    assert "peer liblinear not installed (pip install liblinear-official)" in err
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [s["driver"] for s in results["summaries"]] == [
+        "sync", "sklearn-sgd", "sklearn-saga", "sklearn-liblinear"]
+
+
+def test_ctrl_c_keeps_partial_results(tiny, tmp_path, capsys, monkeypatch):
+    seen = []
+
+    def interrupt_on_third_row(self, row):
+        seen.append(row)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(ProgressBars, "update", interrupt_on_third_row)
+    out_dir = tmp_path / "run"
+    code, out, err = run(bench(tiny, out_dir, "--drivers", "sync,hogwild", "--repeats", 1),
+                         capsys)
+    assert code == 130
+    lines = err.strip().splitlines()
+    assert lines == [f"psgd: interrupted; partial results in {out_dir}"]
+    results = json.loads((out_dir / "results.json").read_text())
+    assert results["interrupted"] is True
+    assert [s["driver"] for s in results["summaries"]] == ["sync"]
+    assert len(read_rows(out_dir / "trace.csv")) == 3
+    check_png(out_dir / "convergence.png")
+    assert not list(out_dir.glob(".*.part"))
+
+
+@pytest.mark.filterwarnings("ignore:the first step")
+def test_a_diverging_driver_is_reported_not_fatal(tiny, tmp_path, capsys):
+    code, out, err = run(bench(tiny, tmp_path / "run", "--drivers", "sync", "--repeats", 1,
+                               "--loss", "squared_hinge", "--learning-rate", "constant",
+                               "--eta0", 1e4), capsys)
+    assert code == 0, err
+    assert "psgd: note: sync skipped: " in err and "diverged" in err
+    assert "Traceback" not in err
+
+
+def test_plot_redraws_and_overlays(tiny, tmp_path, capsys):
+    for name, driver in (("a", "sync"), ("b", "hogwild")):
+        code, _, err = run(bench(tiny, tmp_path / name, "--drivers", driver, "--repeats", 1),
+                           capsys)
+        assert code == 0, err
+    (tmp_path / "a" / "convergence.png").unlink()
+    code, out, err = run(["plot", tmp_path / "a"], capsys)
+    assert code == 0, err
+    check_png(tmp_path / "a" / "convergence.png")
+    assert "sync" in out
+    overlay = tmp_path / "both.png"
+    code, out, err = run(["plot", tmp_path / "a", tmp_path / "b", "--out", overlay], capsys)
+    assert code == 0, err
+    check_png(overlay)
+    assert "figure: " in out and "hogwild" in out
+
+
+SUITE = """
+[defaults]
+data = "{train}"
+test = "{test}"
+epochs = 2
+repeats = 1
+alpha = 1e-3
+
+[[run]]
+name = "log"
+drivers = ["sync"]
+
+[[run]]
+name = "hinge"
+loss = "hinge"
+drivers = "sync,hogwild"
+"""
+
+
+def test_config_suite_writes_one_folder_per_run(tiny, tmp_path, capsys):
+    suite = tmp_path / "suite.toml"
+    suite.write_text(SUITE.format(train=tiny[0], test=tiny[1]))
+    code, out, err = run(["bench", "--config", suite, "--out", tmp_path / "suite", "--quiet"],
+                         capsys)
+    assert code == 0, err
+    assert "== log (1/2) ==" in out and "== hinge (2/2) ==" in out
+    log = json.loads((tmp_path / "suite" / "log" / "results.json").read_text())
+    hinge = json.loads((tmp_path / "suite" / "hinge" / "results.json").read_text())
+    assert log["config"]["loss"] == "log_loss" and log["config"]["epochs"] == 2.0
+    assert hinge["config"]["loss"] == "hinge" and hinge["config"]["drivers"] == ["sync", "hogwild"]
+    check_png(tmp_path / "suite" / "hinge" / "convergence.png")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["bench", "--drivers", "sync,spark"], "unknown driver 'spark'"),
+    (["bench", "--peers", "sklearn-sgd,matlab"], "unknown peer 'matlab'"),
+    (["bench", "--workers", "0"], "must be >= 1"),
+    (["bench", "--repeats", "0"], "must be >= 1"),
+    (["bench", "--data", "{train}", "--test", "no/such.svm"], "no such file: no/such.svm"),
+    (["bench", "--config", "no/such.toml"], "no such config file"),
+    (["bench", "--config", "{bad_toml}"], "not valid TOML"),
+    (["bench", "--config", "{bad_key}"], "run 'x': unrecognized arguments: --frobnicate"),
+    (["bench", "--config", "{bad_driver}"], "unknown driver 'spark'"),
+    (["bench", "--config", "{no_runs}"], "needs at least one [[run]] table"),
+    (["plot", "no/such/dir"], "no such run folder"),
+    (["plot", "{folder}"], "is not a psgd run folder (no results.json)"),
+])
+def test_bad_arguments_exit_2_with_one_line(argv, message, tiny, tmp_path, capsys):
+    files = {"bad_toml": "[[run]\n", "bad_key": '[[run]]\nname = "x"\nfrobnicate = 1\n',
+             "bad_driver": '[[run]]\ndrivers = "spark"\n', "no_runs": "[defaults]\nepochs = 1\n"}
+    paths = {}
+    for key, text in files.items():
+        paths[key] = tmp_path / f"{key}.toml"
+        paths[key].write_text(text)
+    argv = [a.format(train=tiny[0], folder=tmp_path, **paths) for a in argv]
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("psgd: error: "), err
+    assert message in lines[0]
+
+
+def test_named_peer_not_installed_is_an_error(tiny, tmp_path, capsys, only_sklearn_installed):
+    code, _, err = run(bench(tiny, tmp_path / "run", "--peers", "vw"), capsys)
+    assert code == 2
+    assert err.strip() == "psgd: error: peer 'vw' not installed (pip install vowpalwabbit)"
+
+
+def test_default_drivers_leave_out_ray(monkeypatch):
+    monkeypatch.setitem(DRIVERS, "ray", object())
+    assert "ray" not in cli.default_drivers() and "sync" in cli.default_drivers()
+
+
+def test_the_shipped_suite_parses():
+    from pathlib import Path
+
+    from parallel_sgd.suite import read_suite
+    entries = read_suite(Path(__file__).parents[1] / "bench" / "suite.toml")
+    assert [name for name, _ in entries] == ["synthetic-log", "synthetic-hinge", "a9a-log-peers"]
+    args = cli.build_parser().parse_args(["bench", *entries[2][1]])
+    assert args.peers == "all" and args.learning_rate == "inverse_sqrt" and args.repeats == 3
+
+
+def test_ctrl_c_while_drawing_keeps_the_results(tiny, tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "plot_convergence", interrupted)
+    out_dir = tmp_path / "run"
+    code, _, err = run(bench(tiny, out_dir, "--drivers", "sync", "--repeats", 1), capsys)
+    assert code == 130
+    assert err.strip() == f"psgd: interrupted; partial results in {out_dir}"
+    assert json.loads((out_dir / "results.json").read_text())["summaries"]
+    assert not (out_dir / "convergence.png").exists()
