@@ -98,7 +98,9 @@ def _add_fit_args(p):
     p.add_argument("--workers", type=_positive_int, default=2)
     p.add_argument("--epochs", type=float, default=10.0)
     p.add_argument("--batch-size", type=_positive_int, default=1)
-    p.add_argument("--learning-rate", default="optimal")
+    p.add_argument("--learning-rate", default=None,
+                   help="step-size schedule of the SGD drivers (default: optimal); "
+                        "SVRG takes a constant step")
     p.add_argument("--eta0", type=float, default=None)
     p.add_argument("--optimizer", default="sgd")
     p.add_argument("--seed", type=int, default=0)

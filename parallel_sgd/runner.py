@@ -200,7 +200,7 @@ def compare(problem, drivers, optimum=None, test=None, on_row=None, repeats=1, p
 def _run_one(name, problem, peers, optimum, test, callback, seed, options, fit_kwargs):
     if name in peers:
         run_peer(name, problem, n_epochs=fit_kwargs.get("n_epochs", 10), random_state=seed,
-                 learning_rate=fit_kwargs.get("learning_rate", "optimal"),
+                 learning_rate=fit_kwargs.get("learning_rate") or "optimal",
                  eta0=fit_kwargs.get("eta0"), optimum=optimum, test=test, callback=callback)
     else:
         fit(problem, driver=name, optimum=optimum, test=test, callback=callback,
