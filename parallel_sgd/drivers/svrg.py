@@ -17,6 +17,7 @@ being n evaluations and an inner step one. ``n_epochs`` and ``eval_every`` are
 in effective passes, and so is the trace's ``epoch`` column.
 """
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -27,7 +28,8 @@ from ..kernels import svrg as kernels
 from ..optimizers import sgd
 from ..trace import checkpoint_epochs
 from .common import (ModelState, Result, check_progress, divergence_error, kernel_config,
-                     kernel_data)
+                     kernel_data, positive_int)
+from .hogwild import default_merge_every, merge_shares
 from .sync import numba_threads
 
 VARIANTS = ("last", "random")
@@ -130,20 +132,135 @@ def warm_start_epoch(problem, w, b, eta, rng, intercept_rate):
     return done, *state.weights()
 
 
+class SerialInnerLoop:
+    """The inner loop on one model (the exact serial algorithm)."""
+
+    def __init__(self, problem, data, snapshot, ratios):
+        self.data, self.snapshot, self.ratios = data, snapshot, ratios
+        self.model = kernels.new_model(problem.n_features)
+
+    def start(self, w, b, eta):
+        kernels.start_inner_loop(self.model, w, b, self.snapshot.mu, eta)
+
+    def run(self, rows, config):
+        """Inner steps over ``rows``; returns how many were done."""
+        return kernels.inner_steps(self.data, self.model, self.snapshot.derivs, config, rows,
+                                   self.ratios)
+
+    def weights(self, config, out):
+        return kernels.current_weights(self.model, config, out), float(self.model[3][0])
+
+    def close(self):
+        pass
+
+
+class AsyncInnerLoop:
+    """The inner loop on ``n_workers`` threads, each stepping on a private replica and
+    merging into the shared weights every ``merge_every`` steps (the Hogwild! driver's
+    replica scheme and frequency-weighted merges, :mod:`.hogwild`). Every worker
+    keeps the exact lazy updates of the serial loop on its replica, so a merge adds
+    what that many serial steps from the same point would have; the optimum stays a
+    fixed point (every replica's change is zero there)."""
+
+    def __init__(self, problem, data, snapshot, ratios, n_workers, merge_every):
+        self.data, self.snapshot, self.ratios = data, snapshot, ratios
+        d = problem.n_features
+        self.shared = (np.zeros(d), np.zeros(1))
+        self.c = np.zeros(d)  # eta * mu: read by every replica
+        self.replicas = []
+        for _ in range(n_workers):
+            _, _, last, scalars = kernels.new_model(d)
+            self.replicas.append(((np.zeros(d), self.c, last, scalars), np.zeros(d)))
+        self.shares = merge_shares(problem, n_workers, "frequency")
+        self.merge_every = merge_every or default_merge_every(problem, n_workers)
+        self.pool = ThreadPoolExecutor(max_workers=n_workers - 1,
+                                       thread_name_prefix="psgd-svrg")
+
+    def start(self, w, b, eta):
+        self.shared[0][:] = w
+        self.shared[1][0] = b
+        self.c[:] = eta * self.snapshot.mu
+
+    def _work(self, worker, rows, config):
+        replica, base = self.replicas[worker]
+        return kernels.replica_inner_steps(
+            self.data, self.shared, replica, base, self.snapshot.derivs, config, rows,
+            self.ratios, self.merge_every, self.shares, 1.0 / len(self.replicas))
+
+    def run(self, rows, config):
+        k = len(self.replicas)
+        bounds = np.linspace(0, len(rows), k + 1).round().astype(np.int64)
+        futures = [self.pool.submit(self._work, w, rows[bounds[w]:bounds[w + 1]], config)
+                   for w in range(1, k)]
+        try:
+            done = [self._work(0, rows[:bounds[1]], config)]
+        finally:
+            done += [future.result() for future in futures]
+        for w, count in enumerate(done):
+            if count < bounds[w + 1] - bounds[w]:
+                return int(bounds[w] + count)
+        return len(rows)
+
+    def weights(self, config, out):
+        out[:] = self.shared[0]
+        return out, float(self.shared[1][0])
+
+    def close(self):
+        self.pool.shutdown(wait=True)
+
+
+class PassCounter:
+    """Gradient evaluations done, and the trace rows due at the checkpoints they pass."""
+
+    def __init__(self, problem, trace, n_epochs, eval_every, eta):
+        self.problem, self.trace, self.n = problem, trace, problem.n_samples
+        self.budget = int(round(n_epochs * self.n))
+        self.goals = iter([int(round(mark * self.n))
+                           for mark in checkpoint_epochs(n_epochs, eval_every)])
+        self.goal = next(self.goals)
+        self.evals = self.updates = 0
+        self.step = _Step(eta)
+
+    def room(self):
+        """Evaluations left before the next checkpoint or the end of the budget."""
+        return min(self.goal, self.budget) - self.evals
+
+    def record(self, weights, intercept, final=False):
+        """A trace row if a checkpoint was passed (or ``final``); True when training
+        should stop: the budget is spent, or the callback asked."""
+        if not final and self.room() > 0:
+            return False
+        if final and self.trace.rows[-1]["n_grad_evals"] == self.evals:
+            return True  # this point is recorded already
+        while self.goal <= self.evals:
+            self.goal = next(self.goals, math.inf)
+        stop = self.trace.record(weights, intercept, epoch=self.evals / self.n,
+                                 n_updates=self.updates, n_grad_evals=self.evals)
+        check_progress(self.trace.rows, self.step, self.problem)
+        return stop or final or self.evals >= self.budget
+
+    def diverged(self, done):
+        return divergence_error(f"effective pass {(self.evals + done) / self.n:.3g} (a "
+                                f"prediction became NaN or infinite)", self.step, self.problem)
+
+
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
         trace, coef_init=None, intercept_init=None, inner_steps=None, variant="last",
-        sampling="smoothness", warm_start=False, intercept_rate=1.0):
+        sampling="smoothness", warm_start=False, intercept_rate=1.0, merge_every=None):
     """Train with SVRG; see :func:`parallel_sgd.fit` for the common arguments.
 
     ``schedule`` is None (the default steps, :func:`default_steps`) or a constant
-    schedule whose ``eta0`` is the weights' step (the intercept's is scaled alike). Driver options: ``inner_steps`` per outer
-    loop (default ``n``), ``variant`` "last" (option I) or "random" (option II),
-    ``sampling`` "smoothness" (default: rows drawn in proportion to their
-    smoothness, steps from the mean rather than the largest) or "uniform",
-    ``warm_start`` (one SGD epoch first, counted as a pass), ``intercept_rate``
-    (multiplies the intercept's step).
+    schedule whose ``eta0`` is the weights' step (the intercept's is scaled alike).
+    Driver options: ``inner_steps`` per outer loop (default ``n``), ``variant``
+    "last" (option I) or "random" (option II), ``sampling`` "smoothness" (default:
+    rows drawn in proportion to their smoothness, steps from the mean rather than
+    the largest) or "uniform", ``warm_start`` (one SGD epoch first, counted as a
+    pass), ``intercept_rate`` (multiplies the intercept's step), ``merge_every``
+    (with ``n_workers > 1``: steps between a worker's merges, as for Hogwild!).
     """
     check_problem(problem, batch_size, rule, variant, sampling, inner_steps)
+    if merge_every is not None:
+        positive_int("merge_every", merge_every)
     n, d = problem.n_samples, problem.n_features
     m = int(inner_steps or n)
     probabilities, ratios = sampling_ratios(problem, sampling)
@@ -152,85 +269,60 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
         eta, eta_b = schedule.eta0, eta_b * schedule.eta0 / eta
     config = (problem.loss.code, eta, eta * problem.penalty.l2, eta * problem.penalty.l1,
               eta_b * intercept_rate, 0.0)
-    data = kernel_data(problem)
-    snapshot = Snapshot(problem, data)
-    model = kernels.new_model(d)
-    rng = np.random.default_rng(random_state)
+    chosen = dict(eta0=eta, eta_intercept=config[4], inner_steps=m, variant=variant,
+                  sampling=sampling)
     w = np.zeros(d) if coef_init is None else np.array(coef_init, dtype=np.float64)
     if w.shape != (d,):
         raise ValueError(f"coef_init must have shape ({d},), got {w.shape}")
     b = float(intercept_init or 0.0)
-    chosen = dict(eta0=eta, eta_intercept=config[4], inner_steps=m, variant=variant,
-                  sampling=sampling)
-    budget = int(round(n_epochs * n))
-    goals = iter([int(round(mark * n)) for mark in checkpoint_epochs(n_epochs, eval_every)])
-    progress = {"evals": 0, "updates": 0, "goal": next(goals)}
-
-    def record(weights, intercept, final=False):
-        """A trace row at every checkpoint passed (and a final one); True when training
-        should stop: the budget is spent, or the callback asked."""
-        if not final and progress["evals"] < min(progress["goal"], budget):
-            return False
-        if final and trace.rows[-1]["n_grad_evals"] == progress["evals"]:
-            return True  # this point is recorded already
-        while progress["goal"] <= progress["evals"]:
-            progress["goal"] = next(goals, math.inf)
-        stop = trace.record(weights, intercept, epoch=progress["evals"] / n,
-                            n_updates=progress["updates"], n_grad_evals=progress["evals"])
-        check_progress(trace.rows, _Step(eta), problem)
-        return stop or final or progress["evals"] >= budget
-
+    data = kernel_data(problem)
+    snapshot = Snapshot(problem, data)
+    inner = (SerialInnerLoop(problem, data, snapshot, ratios) if n_workers == 1 else
+             AsyncInnerLoop(problem, data, snapshot, ratios, n_workers, merge_every))
+    rng = np.random.default_rng(random_state)
+    counter = PassCounter(problem, trace, n_epochs, eval_every, eta)
     trace.record(w, b, epoch=0, n_updates=0, n_grad_evals=0)
-    with numba_threads(n_workers):
-        _warm_up(data, model, snapshot, config, ratios, w, b)
-        if warm_start:
-            with trace.clock:
-                done, w, b = warm_start_epoch(problem, w, b, eta, rng, intercept_rate)
-            if done < n:
-                raise divergence_error(f"the warm-start epoch, step {done}", _Step(eta), problem)
-            progress["evals"] += n
-            if record(w, b):
-                return Result(w, b, trace.rows, driver=trace.driver, config=chosen)
-        buffer = np.empty(d)
-        while True:
-            if progress["evals"] + n >= budget:  # no room left for inner steps
-                record(w, b, final=True)
-                break
-            with trace.clock:
-                snapshot.take(w, b)
-                kernels.start_inner_loop(model, w, b, snapshot.mu, eta)
-                config = config[:5] + (snapshot.mu_b,)
-                length = m if variant == "last" else int(rng.integers(1, m + 1))
-                order = (rng.integers(0, n, length) if probabilities is None
-                         else rng.choice(n, length, p=probabilities))
-            progress["evals"] += n
-            if record(w, b):
-                break
-            position, stop = 0, False
-            while position < length:
-                chunk = min(length - position, progress["goal"] - progress["evals"],
-                            budget - progress["evals"])
+    try:
+        with numba_threads(n_workers):
+            _warm_up(inner, snapshot, config, w, b, eta)
+            if warm_start:
                 with trace.clock:
-                    done = kernels.inner_steps(data, model, snapshot.derivs, config,
-                                              order[position:position + chunk], ratios)
-                if done < chunk:
-                    raise divergence_error(
-                        f"effective pass {progress['evals'] / n:.3g} (a prediction became "
-                        f"NaN or infinite)", _Step(eta), problem)
-                position += chunk
-                progress["evals"] += chunk
-                progress["updates"] += chunk
-                if progress["evals"] >= progress["goal"] or progress["evals"] >= budget:
-                    stop = record(kernels.current_weights(model, config, buffer), float(model[3][0]))
-                    if stop:
-                        break
-            with trace.clock:
-                w = kernels.current_weights(model, config, np.empty(d))
-                b = float(model[3][0])
-            if stop:
-                break
+                    done, w, b = warm_start_epoch(problem, w, b, eta, rng, intercept_rate)
+                if done < n:
+                    raise counter.diverged(done)
+                counter.evals += n
+                if counter.record(w, b):
+                    return Result(w, b, trace.rows, driver=trace.driver, config=chosen)
+            while counter.evals + n < counter.budget:  # room for a snapshot and inner steps
+                with trace.clock:
+                    snapshot.take(w, b)
+                    inner.start(w, b, eta)
+                    config = config[:5] + (snapshot.mu_b,)
+                    length = m if variant == "last" else int(rng.integers(1, m + 1))
+                    rows = (rng.integers(0, n, length) if probabilities is None
+                            else rng.choice(n, length, p=probabilities))
+                counter.evals += n
+                stop = counter.record(w, b)
+                position = 0
+                while position < length and not stop:
+                    chunk = min(length - position, counter.room())
+                    with trace.clock:
+                        done = inner.run(rows[position:position + chunk], config)
+                    if done < chunk:
+                        raise counter.diverged(done)
+                    position += chunk
+                    counter.evals += chunk
+                    counter.updates += chunk
+                    stop = counter.record(*inner.weights(config, np.empty(d)))
+                with trace.clock:
+                    w, b = inner.weights(config, np.empty(d))
+                if stop:
+                    break
+            else:
+                counter.record(w, b, final=True)
+    finally:
+        inner.close()
     return Result(w, b, trace.rows, driver=trace.driver, config=chosen)
-
 
 
 class _Step:
@@ -243,9 +335,9 @@ class _Step:
         return self.eta0
 
 
-def _warm_up(data, model, snapshot, config, ratios, w, b):
+def _warm_up(inner, snapshot, config, w, b, eta):
     """Compile (or load) every kernel before the clock starts."""
-    kernels.inner_steps(data, model, snapshot.derivs, config, np.zeros(0, dtype=np.int64),
-                        ratios)
-    kernels.current_weights(model, config, np.empty(w.shape[0]))
     snapshot.take(w, b)
+    inner.start(w, b, eta)
+    inner.run(np.zeros(0, dtype=np.int64), config)
+    inner.weights(config, np.empty(w.shape[0]))

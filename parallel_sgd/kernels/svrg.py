@@ -188,17 +188,19 @@ def inner_prox(data, model, snapshot, config, order, ratios):
 
 
 @jit
+def weight_now(model, config, j):
+    """Coordinate ``j`` of the weights at the current step (the model is unchanged)."""
+    psi, c, last, scalars = model
+    if config[3] > 0.0:
+        return prox_steps(psi[j], int(scalars[T]) - last[j], config[2], c[j], config[3])
+    return scalars[P] * (psi[j] - c[j] * scalars[R])
+
+
+@jit
 def current_weights(model, config, out):
     """The weights ``w`` at the current step, into ``out`` (the model is unchanged)."""
-    psi, c, last, scalars = model
-    loss_code, eta, h, tau, eta_b, mu_b = config
-    t = int(scalars[T])
-    if tau > 0.0:
-        for j in range(psi.shape[0]):
-            out[j] = prox_steps(psi[j], t - last[j], h, c[j], tau)
-    else:
-        for j in range(psi.shape[0]):
-            out[j] = scalars[P] * (psi[j] - c[j] * scalars[R])
+    for j in range(out.shape[0]):
+        out[j] = weight_now(model, config, j)
     return out
 
 
@@ -226,3 +228,45 @@ def inner_steps(data, model, snapshot, config, order, ratios):
     if config[3] > 0.0:
         return inner_prox(data, model, snapshot, config, order, ratios)
     return inner_l2(data, model, snapshot, config, order, ratios)
+
+
+# -- asynchronous SVRG: workers on private replicas, merged into shared weights --------------
+
+@jit
+def _reload(shared, replica, base):
+    W, Wb = shared
+    psi, c, last, scalars = replica
+    for j in range(psi.shape[0]):
+        psi[j] = base[j] = W[j]
+        last[j] = 0
+    scalars[B], scalars[P], scalars[R], scalars[T] = Wb[0], 1.0, 0.0, 0.0
+    return Wb[0]
+
+
+@jit
+def _merge(shared, replica, base, base_b, config, shares, intercept_share):
+    """Add the replica's change since its last reload to the shared weights, coordinate j
+    weighted by ``shares[j]`` (as the Hogwild! driver merges), and reload it."""
+    W, Wb = shared
+    psi, c, last, scalars = replica
+    for j in range(psi.shape[0]):
+        W[j] += shares[j] * (weight_now(replica, config, j) - base[j])
+    Wb[0] += intercept_share * (scalars[B] - base_b)
+    return _reload(shared, replica, base)
+
+
+@jit
+def replica_inner_steps(data, shared, replica, base, snapshot, config, order, ratios,
+                        merge_every, shares, intercept_share):
+    """One worker's inner steps over rows ``order`` on its replica, merged into
+    ``shared = (W, [b])`` every ``merge_every`` steps and at the end; returns the steps
+    done. The replica shares ``c`` (read only) with the others; the rest is its own."""
+    base_b = _reload(shared, replica, base)
+    m = order.shape[0]
+    for start in range(0, m, merge_every):
+        end = min(m, start + merge_every)
+        done = inner_steps(data, replica, snapshot, config, order[start:end], ratios)
+        base_b = _merge(shared, replica, base, base_b, config, shares, intercept_share)
+        if done < end - start:
+            return start + done
+    return m

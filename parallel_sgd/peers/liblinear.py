@@ -30,9 +30,15 @@ def _weights(model, problem):
     return sign * w, sign * float(b) if problem.fit_intercept else 0.0
 
 
-def solver_options(problem, tolerance):
-    """The liblinear option string for ``problem`` at stopping tolerance ``tolerance``."""
-    solver, factor, unpenalized_bias = SOLVERS[problem.loss.name]
+def solver_options(problem, tolerance, solver=None):
+    """The liblinear option string for ``problem`` at stopping tolerance ``tolerance``
+    (``solver``: another liblinear solver for the same loss, e.g. 7, the dual of
+    logistic regression, which penalizes the bias)."""
+    default, factor, unpenalized_bias = SOLVERS[problem.loss.name]
+    if solver is None:
+        solver = default
+    else:
+        unpenalized_bias = False
     C = factor / (problem.n_samples * problem.alpha) if problem.alpha > 0 else 1e12
     options = f"-s {solver} -c {C!r} -e {tolerance!r} -q"
     if problem.fit_intercept:
@@ -42,14 +48,14 @@ def solver_options(problem, tolerance):
     return options
 
 
-def run_liblinear(problem, trace, tolerances=TOLERANCES):
+def run_liblinear(problem, trace, tolerances=TOLERANCES, solver=None):
     """Fit once per tolerance (loosest first); stops early when the gap is below 1e-10."""
     from liblinear.liblinearutil import parameter, problem as lib_problem, train
     X = problem.data.X
     data = lib_problem(problem.y, X.tocsr() if hasattr(X, "tocsr") else X)
     trace.record(np.zeros(problem.n_features), 0.0, epoch=0, n_updates=0, n_grad_evals=0)
     for tolerance in tolerances:
-        params = parameter(solver_options(problem, tolerance))
+        params = parameter(solver_options(problem, tolerance, solver))
         started = time.perf_counter()
         model = train(data, params)
         trace.clock.elapsed = time.perf_counter() - started
