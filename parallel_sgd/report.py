@@ -111,7 +111,7 @@ def format_table(summaries, metric_name="accuracy"):
     """
     rows = [s.as_row() if hasattr(s, "as_row") else s for s in summaries]
     header = ["driver", "workers"] + [f"t(<{t:g})" for t in THRESHOLDS] + [
-        "objective", "rel. subopt", metric_name, "epochs", "updates/s"]
+        "objective", "rel. subopt", metric_name, "passes", "updates/s"]
     lines, footnote = [], False
     for row in rows:
         marked = "throughput only" in row.get("kind", "")
@@ -133,6 +133,9 @@ def format_table(summaries, metric_name="accuracy"):
     out.write("  ".join("-" * w for w in widths) + "\n")
     for line in lines:
         out.write("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() + "\n")
+    if any(row["driver"] == "svrg" for row in rows):
+        out.write("passes: SVRG's are effective passes, gradient evaluations / n (a snapshot "
+                  "is n, an inner step 1: each row's snapshot derivative is cached)\n")
     if footnote:
         out.write("* minimizes another objective (its own regularization): compare its "
                   "updates/s and test metric only\n")

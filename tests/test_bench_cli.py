@@ -253,3 +253,13 @@ def test_ctrl_c_while_drawing_keeps_the_results(tiny, tmp_path, capsys, monkeypa
     assert err.strip() == f"psgd: interrupted; partial results in {out_dir}"
     assert json.loads((out_dir / "results.json").read_text())["summaries"]
     assert not (out_dir / "convergence.png").exists()
+
+
+def test_the_table_says_svrg_counts_effective_passes():
+    from parallel_sgd.report import format_table
+    row = {"driver": "svrg", "n_workers": 1, "time_to_0.01": 0.1, "time_to_0.0001": 0.2,
+           "time_to_1e-06": float("nan"), "final_objective": 0.5, "final_suboptimality": 1e-5,
+           "test_metric": 0.9, "epochs": 12.0, "updates_per_s": 1e6}
+    table = format_table([row])
+    assert "passes" in table.splitlines()[0] and "effective passes" in table
+    assert "effective passes" not in format_table([dict(row, driver="sync")])
