@@ -185,3 +185,33 @@ def schedule_rates(name, t, eta0, alpha=0.0, t0=0.0, beta=1.0, epoch=0):
     if name == "exponential":
         return np.full_like(t, eta0 * beta ** epoch)
     raise KeyError(name)
+
+
+class ReferenceASGD(ReferenceSGD):
+    """:class:`ReferenceSGD` that also averages its iterates (Polyak-Ruppert), from the
+    definition: after every step ``t >= start`` (0-based), ``abar += (w - abar) / k``.
+
+    The iterates averaged are the ones the steps produce (L1 applied lazily, at the
+    coordinates a row touches), as the kernel and scikit-learn average them.
+    """
+
+    def __init__(self, *args, start=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.start = start
+        self.count = 0
+        self.avg_w = np.zeros_like(self.w)
+        self.avg_b = 0.0
+
+    def run(self, order, etas, batch_size=1, t_start=0):
+        for s, eta in enumerate(etas):
+            t = t_start + s
+            self.step(order[s * batch_size:(s + 1) * batch_size], eta, t)
+            if t >= self.start:
+                self.count += 1
+                self.avg_w = self.avg_w + (self.w - self.avg_w) / self.count
+                self.avg_b += (self.b - self.avg_b) / self.count
+        return self
+
+    def averaged_weights(self):
+        """The average (or the current weights while averaging has not started)."""
+        return (self.avg_w.copy(), self.avg_b) if self.count else self.weights()

@@ -21,11 +21,16 @@ One step on row ``i`` with step size ``eta``::
 ``pw_j = n / d_j`` (``d_j`` = rows where feature j is non-zero) makes the
 penalty gradient on touched coordinates an unbiased estimate of the full one
 (Niu et al. 2011); on dense data without zeros ``pw_j = 1``.
+
+:func:`averaged_sgd_epoch` runs the same steps and also keeps the average of the
+iterates (ASGD, :mod:`.averaging`); :func:`sgd_epoch` passes ``average=None``,
+which compiles the averaging hooks away.
 """
 import numpy as np
 
 from .._jit import jit
 from ..losses import loss_deriv
+from .averaging import advance, track_change, write_out
 from ..optimizers import SGD, bias_corrections, rule_delta
 from ..penalties import cumulative_l1
 from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
@@ -35,17 +40,20 @@ MIN_SCALE = 1e-9
 
 
 @jit
-def shrink(v, scale, factor):
+def shrink(v, scale, factor, average=None):
     """Multiply every weight ``scale * v`` by ``factor`` in O(1); returns the new scale.
 
     ``factor <= 0`` resets the weights to 0 (the step clips at zero, as
     scikit-learn does); a scale below ``MIN_SCALE`` is folded into ``v`` (O(d), rare).
+    ``average`` (ASGD state or None) is told about both.
     """
     if factor <= 0.0:
+        write_out(average, v)
         v[:] = 0.0
         return 1.0
     scale *= factor
     if scale < MIN_SCALE:
+        write_out(average, v)
         for j in range(v.shape[0]):
             v[j] *= scale
         return 1.0
@@ -53,18 +61,25 @@ def shrink(v, scale, factor):
 
 
 @jit
-def sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1):
-    """Plain-SGD step of one row after the L2 shrink: ``w -= eta*g*x``, then L1 catch-up."""
+def sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1, average=None):
+    """Plain-SGD step of one row after the L2 shrink: ``w -= eta*g*x``, then L1 catch-up.
+
+    Every change of ``v`` is reported to ``average`` (ASGD state, or None).
+    """
     if g != 0.0:
         c = -eta * g / scale
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
-            v[j] += c * x
+            old = v[j]
+            v[j] = old + c * x
+            track_change(average, j, v[j] - old)
     if l1 > 0.0:
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
             if x != 0.0:
+                old = v[j]
                 cumulative_l1(v, q, j, scale, u)
+                track_change(average, j, v[j] - old)
 
 
 @jit
@@ -95,12 +110,23 @@ def sgd_epoch(data, model, config, order, etas, t_start):
     first step whose prediction was not finite (training stops there).
     """
     if config[1] == SGD:
-        return _plain_epoch(data, model, config, order, etas)
-    return _adaptive_epoch(data, model, config, order, etas, t_start)
+        return _plain_epoch(data, model, config, order, etas, t_start, None)
+    return _adaptive_epoch(data, model, config, order, etas, t_start, None)
 
 
 @jit
-def _plain_epoch(data, model, config, order, etas):
+def averaged_sgd_epoch(data, model, average, config, order, etas, t_start):
+    """:func:`sgd_epoch` that also averages the iterates of steps ``t >= start``.
+
+    ``average = (aw, avg)`` is the ASGD state described in :mod:`.averaging`.
+    """
+    if config[1] == SGD:
+        return _plain_epoch(data, model, config, order, etas, t_start, average)
+    return _adaptive_epoch(data, model, config, order, etas, t_start, average)
+
+
+@jit
+def _plain_epoch(data, model, config, order, etas, t_start, average):
     """The sgd rule, with ``b``, ``scale`` and ``u`` kept in registers."""
     X, indices, indptr, y, weights = data
     v, scalars, q, state = model
@@ -118,17 +144,18 @@ def _plain_epoch(data, model, config, order, etas):
             break
         g = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
         if l2 > 0.0:
-            scale = shrink(v, scale, 1.0 - eta * l2)
+            scale = shrink(v, scale, 1.0 - eta * l2, average)
         u += eta * l1
         lo, hi = row_bounds(X, indptr, i)
-        sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1)
+        sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1, average)
         b -= intercept_rate * eta * g
+        advance(average, t_start + s, v, scale, b)
     scalars[B], scalars[SCALE], scalars[U] = b, scale, u
     return done
 
 
 @jit
-def _adaptive_epoch(data, model, config, order, etas, t_start):
+def _adaptive_epoch(data, model, config, order, etas, t_start, average):
     """momentum, adagrad, rmsprop, adam: per-coordinate steps on touched coordinates."""
     X, indices, indptr, y, weights = data
     v, scalars, q, state = model
@@ -148,8 +175,11 @@ def _adaptive_epoch(data, model, config, order, etas, t_start):
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
             if x != 0.0:
-                v[j] = rule_step(state, j, g * x, eta, v[j], rule_code, hyper, c1, c2,
+                old = v[j]
+                v[j] = rule_step(state, j, g * x, eta, old, rule_code, hyper, c1, c2,
                                  pw[j], l2, l1)
+                track_change(average, j, v[j] - old)
         if intercept_rate > 0.0:
             scalars[B] += intercept_rate * rule_delta(rule_code, hyper, state, d, g, eta, c1, c2)
+        advance(average, t_start + s, v, 1.0, scalars[B])
     return m
