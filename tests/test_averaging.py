@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 import parallel_sgd as psgd
 from parallel_sgd.drivers.common import ModelState, kernel_config, kernel_data
-from parallel_sgd.kernels.sgd import averaged_sgd_epoch, sgd_epoch
+from parallel_sgd.kernels.sgd import sgd_epoch, sgd_epoch_extras
 from parallel_sgd.optimizers import get_optimizer
 
 from . import reference as ref
@@ -20,7 +20,7 @@ def run_averaged(X, y, loss, alpha, l1_ratio, rule, order, etas, start, dtype=np
     rule = get_optimizer(rule)
     state = ModelState(data.n_features, data.dtype, rule)
     state.start_averaging(start)
-    done = averaged_sgd_epoch(kernel_data(problem), state.arrays, state.average,
+    done = sgd_epoch_extras(kernel_data(problem), state.arrays, (state.average, None),
                               kernel_config(problem, rule), order, etas, 0)
     assert done == len(etas)
     return state
@@ -133,3 +133,27 @@ def test_asgd_reaches_a_lower_objective_than_sgd_on_a9a(shared_data, learning_ra
         plain = psgd.fit(problem, **options).objective - p_star
         averaged = psgd.fit(problem, average=problem.n_samples, **options).objective - p_star
         assert averaged < plain / 2.5
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_epoch_end_gets_the_running_objective(sparse):
+    """``epoch_end``: the mean of the weighted losses at the predictions the steps made,
+    plus the penalty at the epoch's end (scikit-learn's stopping objective); True stops."""
+    X, y, weights = make_data(n=40, weighted=True)
+    data = psgd.Dataset(sp.csr_matrix(X) if sparse else X, y, sample_weight=weights)
+    problem = psgd.Problem(data, "log_loss", alpha=0.05, l1_ratio=0.4)
+    seen = []
+    result = psgd.fit(problem, n_epochs=5, learning_rate="constant", eta0=0.1, shuffle=False,
+                      eval_every=5, epoch_end=lambda epoch, value: seen.append(value) or epoch == 3)
+    reference = ref.ReferenceSGD(X, y, "log_loss", 0.05, 0.4, sample_weight=weights)
+    expected = []
+    for epoch in range(3):
+        losses = []
+        for i in range(40):
+            p = reference.X[i] @ reference.w + reference.b
+            losses.append(weights[i] * ref.loss_value("log_loss", p, y[i]))
+            reference.step([i], 0.1, 40 * epoch + i)
+        w, _ = reference.weights()
+        expected.append(np.mean(losses) + 0.05 * 0.6 / 2 * w @ w + 0.05 * 0.4 * np.abs(w).sum())
+    np.testing.assert_allclose(seen, expected, rtol=1e-12)
+    assert result.trace[-1]["epoch"] == 3 and result.n_updates == 120

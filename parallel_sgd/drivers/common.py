@@ -152,7 +152,7 @@ def check_progress(rows, schedule, problem, growth=1e6):
 
 
 def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_every,
-                 random_state, shuffle=True, batch_size=1, first_step=0):
+                 random_state, shuffle=True, batch_size=1, first_step=0, epoch_end=None):
     """The loop every SGD-family driver shares: epochs, checkpoints, divergence checks.
 
     Each epoch draws a permutation of the rows (or keeps their order) and the step
@@ -161,8 +161,9 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
     each) and returns how many it completed. The solver clock runs only inside
     it; the trace gets a row at epoch 0 and at every checkpoint. ``first_step``
     is the global step count training resumes from: the schedule and the kernels
-    see ``first_step + step`` (the trace counts this run's steps). Returns the
-    final :class:`Result`.
+    see ``first_step + step`` (the trace counts this run's steps).
+    ``epoch_end(epoch)``, if given, is called (clock running) whenever an epoch
+    completes; True stops training there. Returns the final :class:`Result`.
     """
     n = problem.n_samples
     steps_per_epoch = -(-n // batch_size)
@@ -190,10 +191,13 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
                 position = end
                 if position == steps_per_epoch:
                     epoch, position, order = epoch + 1, 0, None
+                    if epoch_end is not None and epoch_end(epoch):
+                        goal = -1  # stop after this checkpoint's row
+                        break
         stop = trace.record(*state.weights(), epoch=step / steps_per_epoch, n_updates=step,
                             n_grad_evals=examples)
         check_progress(trace.rows, schedule, problem)
-        if stop:
+        if stop or goal < 0:
             break
     state.check_finite("at the end of training")
     return Result(*state.weights(), trace.rows, driver=trace.driver)

@@ -7,7 +7,7 @@ import numba
 import numpy as np
 
 from ..kernels.minibatch import make_scratch, minibatch_epoch
-from ..kernels.sgd import averaged_sgd_epoch, sgd_epoch
+from ..kernels.sgd import sgd_epoch, sgd_epoch_extras
 from .common import ModelState, kernel_config, kernel_data, train_epochs
 
 
@@ -35,6 +35,7 @@ class EpochRunner:
         self.config = kernel_config(problem, rule, intercept_rate)
         self.state = state
         self.batch_size = batch_size
+        self.loss_sum = None  # np.zeros(1) sums the steps' losses
         if batch_size > 1:
             self.scratch = make_scratch(problem.n_features)
             self.derivs = np.zeros(batch_size)
@@ -42,9 +43,10 @@ class EpochRunner:
     def run(self, order, etas, t_start):
         """Steps ``t_start ...`` over rows ``order`` (``len(etas)`` steps); returns steps done."""
         if self.batch_size == 1:
-            if self.state.average is not None:
-                return averaged_sgd_epoch(self.data, self.state.arrays, self.state.average,
-                                          self.config, order, etas, t_start)
+            if self.state.average is not None or self.loss_sum is not None:
+                return sgd_epoch_extras(self.data, self.state.arrays,
+                                        (self.state.average, self.loss_sum), self.config,
+                                        order, etas, t_start)
             return sgd_epoch(self.data, self.state.arrays, self.config, order, etas, t_start)
         return minibatch_epoch(self.data, self.state.arrays, self.config, order, etas,
                                self.batch_size, t_start, self.scratch, self.derivs)
@@ -56,7 +58,7 @@ class EpochRunner:
 
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
         trace, coef_init=None, intercept_init=None, intercept_rate=1.0, shuffle=True,
-        average=False, resume=None):
+        average=False, resume=None, epoch_end=None):
     """Train with the sync driver; see :func:`parallel_sgd.fit` for the arguments.
 
     Driver options: ``intercept_rate`` scales the intercept's step size
@@ -69,10 +71,19 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     ``resume=result.state`` continues a previous run of this driver on data of
     the same width: its weights, update-rule state, average and step count (so the
     schedule goes on where it stopped); ``Result.state`` is always set.
+
+    ``epoch_end(epoch, objective)`` is called after every epoch with scikit-learn's
+    running training objective: the mean of ``s_i * l(p_i, y_i)`` over the epoch's
+    steps, each at the prediction the step made, plus the penalty at the epoch's
+    end weights. It costs no extra pass over the data (an exact objective does);
+    returning True stops training (the trace still gets its final row). Only for
+    ``batch_size=1``.
     """
     start = average_start(average)
     if start is not None and batch_size != 1:
         raise ValueError(f"average needs batch_size=1 (got batch_size={batch_size})")
+    if epoch_end is not None and batch_size != 1:
+        raise ValueError(f"epoch_end needs batch_size=1 (got batch_size={batch_size})")
     state = resumed_state(resume, problem, rule, coef_init, intercept_init)
     if state is None:
         state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init,
@@ -84,10 +95,24 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
         runner.warm_up()
         result = train_epochs(problem, trace, state, schedule, runner.run, n_epochs=n_epochs,
                               eval_every=eval_every, random_state=random_state,
-                              shuffle=shuffle, batch_size=batch_size, first_step=state.steps)
+                              shuffle=shuffle, batch_size=batch_size, first_step=state.steps,
+                              epoch_end=running_objective(epoch_end, runner, problem))
     state.steps += result.n_updates
     result.state = state
     return result
+
+
+def running_objective(epoch_end, runner, problem):
+    """``epoch_end`` fed the epoch's running objective (None if ``epoch_end`` is None)."""
+    if epoch_end is None:
+        return None
+    runner.loss_sum = np.zeros(1)
+
+    def at_epoch_end(epoch):
+        mean_loss = runner.loss_sum[0] / problem.n_samples
+        runner.loss_sum[0] = 0.0
+        return epoch_end(epoch, mean_loss + problem.penalty.value(runner.state.iterate()[0]))
+    return at_epoch_end
 
 
 def average_start(average):

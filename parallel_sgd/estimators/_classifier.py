@@ -176,8 +176,11 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
             raise ValueError(f"multi_class must be 'ovr' (one-vs-rest), got {self.multi_class!r}")
         data = make_dataset(X, y, weights)
         positives = self.classes_[1:] if self.classes_.size == 2 else self.classes_
-        problems = [SignedProblem(data, np.where(y == label, 1.0, -1.0), self.loss, *penalty,
-                                  self.fit_intercept) for label in positives]
+        problems = []
+        for label in positives:
+            problems.append(SignedProblem(data, np.where(y == label, 1.0, -1.0), self.loss,
+                                          *penalty, self.fit_intercept,
+                                          sibling=problems[0] if problems else None))
         results = self._train(problems, self._seeds(len(problems)), starts,
                               self._fit_options(X, partial))
         self.coef_ = np.array([r.coef for r in results])

@@ -22,14 +22,17 @@ One step on row ``i`` with step size ``eta``::
 penalty gradient on touched coordinates an unbiased estimate of the full one
 (Niu et al. 2011); on dense data without zeros ``pw_j = 1``.
 
-:func:`averaged_sgd_epoch` runs the same steps and also keeps the average of the
-iterates (ASGD, :mod:`.averaging`); :func:`sgd_epoch` passes ``average=None``,
-which compiles the averaging hooks away.
+:func:`sgd_epoch_extras` runs the same steps and also keeps the average of the
+iterates (ASGD, :mod:`.averaging`) and/or sums the loss of each step's prediction
+(scikit-learn's per-epoch training loss, for its stopping rule, at no extra pass);
+:func:`sgd_epoch` passes ``None`` for both, which compiles the extras away.
 """
 import numpy as np
+from numba import types
+from numba.extending import overload
 
-from .._jit import jit
-from ..losses import loss_deriv
+from .._jit import jit, overload_options
+from ..losses import loss_deriv, loss_value
 from .averaging import advance, track_change, write_out
 from ..optimizers import SGD, bias_corrections, rule_delta
 from ..penalties import cumulative_l1
@@ -37,6 +40,20 @@ from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
 
 B, SCALE, U = 0, 1, 2
 MIN_SCALE = 1e-9
+
+
+def add_loss(loss_sum, code, p, y, weight):
+    """``loss_sum[0] += weight * l(p, y)``; nothing when ``loss_sum`` is None."""
+
+
+@overload(add_loss, **overload_options())
+def _add_loss(loss_sum, code, p, y, weight):
+    if isinstance(loss_sum, (types.NoneType, types.Omitted)):
+        return lambda loss_sum, code, p, y, weight: None
+
+    def impl(loss_sum, code, p, y, weight):
+        loss_sum[0] = loss_sum[0] + weight * loss_value(code, p, y)
+    return impl
 
 
 @jit
@@ -110,23 +127,26 @@ def sgd_epoch(data, model, config, order, etas, t_start):
     first step whose prediction was not finite (training stops there).
     """
     if config[1] == SGD:
-        return _plain_epoch(data, model, config, order, etas, t_start, None)
-    return _adaptive_epoch(data, model, config, order, etas, t_start, None)
+        return _plain_epoch(data, model, config, order, etas, t_start, None, None)
+    return _adaptive_epoch(data, model, config, order, etas, t_start, None, None)
 
 
 @jit
-def averaged_sgd_epoch(data, model, average, config, order, etas, t_start):
-    """:func:`sgd_epoch` that also averages the iterates of steps ``t >= start``.
+def sgd_epoch_extras(data, model, extras, config, order, etas, t_start):
+    """:func:`sgd_epoch` with ``extras = (average, loss_sum)``, either None.
 
-    ``average = (aw, avg)`` is the ASGD state described in :mod:`.averaging`.
+    ``average = (aw, avg)``, the ASGD state of :mod:`.averaging`: the iterates of
+    steps ``t >= start`` are averaged. ``loss_sum`` (a float64 array of one): each
+    step adds ``s_i * l(p_i, y_i)`` at the prediction it made before its update.
     """
+    average, loss_sum = extras
     if config[1] == SGD:
-        return _plain_epoch(data, model, config, order, etas, t_start, average)
-    return _adaptive_epoch(data, model, config, order, etas, t_start, average)
+        return _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum)
+    return _adaptive_epoch(data, model, config, order, etas, t_start, average, loss_sum)
 
 
 @jit
-def _plain_epoch(data, model, config, order, etas, t_start, average):
+def _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum):
     """The sgd rule, with ``b``, ``scale`` and ``u`` kept in registers."""
     X, indices, indptr, y, weights = data
     v, scalars, q, state = model
@@ -142,7 +162,9 @@ def _plain_epoch(data, model, config, order, etas, t_start, average):
         if not np.isfinite(p):
             done = s
             break
-        g = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+        s_i = sample_weight(weights, i)
+        add_loss(loss_sum, loss_code, p, y[i], s_i)
+        g = s_i * loss_deriv(loss_code, p, y[i])
         if l2 > 0.0:
             scale = shrink(v, scale, 1.0 - eta * l2, average)
         u += eta * l1
@@ -155,7 +177,7 @@ def _plain_epoch(data, model, config, order, etas, t_start, average):
 
 
 @jit
-def _adaptive_epoch(data, model, config, order, etas, t_start, average):
+def _adaptive_epoch(data, model, config, order, etas, t_start, average, loss_sum):
     """momentum, adagrad, rmsprop, adam: per-coordinate steps on touched coordinates."""
     X, indices, indptr, y, weights = data
     v, scalars, q, state = model
@@ -169,7 +191,9 @@ def _adaptive_epoch(data, model, config, order, etas, t_start, average):
         p = row_dot(X, indices, indptr, i, v) + scalars[B]
         if not np.isfinite(p):
             return s
-        g = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+        s_i = sample_weight(weights, i)
+        add_loss(loss_sum, loss_code, p, y[i], s_i)
+        g = s_i * loss_deriv(loss_code, p, y[i])
         c1, c2 = bias_corrections(rule_code, hyper, t_start + s)
         lo, hi = row_bounds(X, indptr, i)
         for k in range(lo, hi):
