@@ -2,7 +2,7 @@
 
 The public API (DESIGN.md section 3): data (`Dataset`, `load_svmlight`,
 `save_svmlight`, generators, `fetch`), `Problem`, `reference_optimum`, `fit`, and the
-scikit-learn estimators `SGDClassifier`, `SGDRegressor`.
+scikit-learn estimators `SGDClassifier`, `SGDRegressor` and `SVMRank`.
 """
 from .data import (Dataset, fetch, load_svmlight, make_dense_classification, make_regression,
                    make_sparse_classification, save_svmlight)
@@ -13,7 +13,7 @@ from .reference import Optimum, reference_optimum
 
 __version__ = "0.1.0"
 
-ESTIMATORS = ("SGDClassifier", "SGDRegressor")
+ESTIMATORS = ("SGDClassifier", "SGDRegressor", "SVMRank")
 
 
 def __getattr__(name):
@@ -27,5 +27,5 @@ __all__ = [
     "DataError", "Dataset", "DivergenceError", "Optimum", "Problem", "Result", "fetch", "fit",
     "load_svmlight", "make_dense_classification", "make_regression",
     "make_sparse_classification", "reference_optimum", "save_svmlight", "SGDClassifier",
-    "SGDRegressor",
+    "SGDRegressor", "SVMRank",
 ]
