@@ -6,10 +6,12 @@
 Both run the same algorithm (binary SGD per class, `optimal` steps, the intercept
 damped by 0.01 on sparse data) for a fixed number of epochs (`tol=None`), and with
 their default stopping rule (`tol=1e-3`). Times are wall-clock medians of whole
-`fit` calls (input checks included) after one warm-up fit each; accuracy is on a
-held-out 20% split. Run it alone on the machine.
+`fit` calls (input checks included) after one warm-up fit each, the
+configurations interleaved; accuracy is on a held-out 20% split. Run it alone on
+the machine.
 """
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -27,19 +29,24 @@ def default_data():
     return Path(shared) / "news20.gz"
 
 
-def timed_fits(make, X, y, Xt, yt, repeats):
-    times, accuracies, epochs = [], [], []
+def timed_fits(makers, X, y, Xt, yt, repeats):
+    """``{name: (median fit seconds, median accuracy, median n_iter_)}``; the
+    configurations run interleaved (one fit of each per repeat, seeds 0..repeats-1),
+    so that a slow spell of the machine hits them alike."""
+    runs = {name: [] for name in makers}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        make(0).fit(X, y)  # warm-up: JIT cache, thread pools
+        for make in makers.values():
+            make(0).fit(X, y)  # warm-up: JIT cache, thread pools
         for seed in range(repeats):
-            model = make(seed)
-            start = time.perf_counter()
-            model.fit(X, y)
-            times.append(time.perf_counter() - start)
-            accuracies.append(model.score(Xt, yt))
-            epochs.append(model.n_iter_)
-    return statistics.median(times), statistics.median(accuracies), statistics.median(epochs)
+            for name, make in makers.items():
+                model = make(seed)
+                start = time.perf_counter()
+                model.fit(X, y)
+                runs[name].append((time.perf_counter() - start, model.score(Xt, yt),
+                                   model.n_iter_))
+    return {name: tuple(statistics.median(column) for column in zip(*rows))
+            for name, rows in runs.items()}
 
 
 def main():
@@ -60,18 +67,15 @@ def main():
           f"{'epochs':>6} {'accuracy':>8}")
     for label, stop in [(f"{args.epochs} epochs", dict(tol=None, max_iter=args.epochs)),
                         ("tol=1e-3", dict(tol=1e-3))]:
-        rows = {}
+        makers = {}
         for threads in (1, 2):
-            def ours(seed, threads=threads):
-                return psgd.SGDClassifier(loss=args.loss, alpha=args.alpha, n_workers=threads,
-                                          random_state=seed, **stop)
-
-            def theirs(seed, threads=threads):
-                return linear_model.SGDClassifier(loss=args.loss, alpha=args.alpha,
-                                                  n_jobs=threads, random_state=seed, **stop)
-            rows[("psgd.SGDClassifier", threads)] = timed_fits(ours, X, y, Xt, yt, args.repeats)
-            rows[("sklearn SGDClassifier", threads)] = timed_fits(theirs, X, y, Xt, yt,
-                                                                  args.repeats)
+            makers[("psgd.SGDClassifier", threads)] = functools.partial(
+                psgd.SGDClassifier, loss=args.loss, alpha=args.alpha, n_workers=threads, **stop)
+            makers[("sklearn SGDClassifier", threads)] = functools.partial(
+                linear_model.SGDClassifier, loss=args.loss, alpha=args.alpha, n_jobs=threads,
+                **stop)
+        rows = timed_fits({key: _seeded(make) for key, make in makers.items()},
+                          X, y, Xt, yt, args.repeats)
         for (name, threads), (seconds, accuracy, epochs) in rows.items():
             print(f"{label:<14} {name:<28} {threads:>7} {seconds:>8.3f} {epochs:>6g} "
                   f"{accuracy:>8.4f}")
@@ -80,6 +84,10 @@ def main():
                   f"{rows[(name, 1)][0] / rows[(name, 2)][0]:>8.2f}x")
         print(f"{label:<14} {'psgd vs sklearn, 2 threads':<36} "
               f"{rows[('sklearn SGDClassifier', 2)][0] / rows[('psgd.SGDClassifier', 2)][0]:>8.2f}x")
+
+
+def _seeded(make):
+    return lambda seed: make(random_state=seed)
 
 
 if __name__ == "__main__":
