@@ -1,7 +1,8 @@
 """parallel_sgd: parallel and asynchronous SGD for L1/L2-regularized linear models.
 
 The public API (DESIGN.md section 3): data (`Dataset`, `load_svmlight`,
-`save_svmlight`, generators, `fetch`), `Problem`, `reference_optimum`, `fit`.
+`save_svmlight`, generators, `fetch`), `Problem`, `reference_optimum`, `fit`, and the
+scikit-learn estimators `SGDClassifier`, `SGDRegressor` and `SVMRank`.
 """
 from .data import (Dataset, fetch, load_svmlight, make_dense_classification, make_regression,
                    make_sparse_classification, save_svmlight)
@@ -12,8 +13,19 @@ from .reference import Optimum, reference_optimum
 
 __version__ = "0.1.0"
 
+ESTIMATORS = ("SGDClassifier", "SGDRegressor", "SVMRank")
+
+
+def __getattr__(name):
+    """The estimators load scikit-learn, so they are imported on first use only."""
+    if name in ESTIMATORS:
+        from . import estimators
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'parallel_sgd' has no attribute {name!r}")
+
 __all__ = [
     "DataError", "Dataset", "DivergenceError", "Optimum", "Problem", "Result", "fetch", "fit",
     "load_svmlight", "make_dense_classification", "make_regression",
-    "make_sparse_classification", "reference_optimum", "save_svmlight",
+    "make_sparse_classification", "reference_optimum", "save_svmlight", "SGDClassifier",
+    "SGDRegressor", "SVMRank",
 ]

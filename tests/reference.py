@@ -211,3 +211,33 @@ def svrg_inner_loop(X, y, w, b, loss, order, eta, eta_b, l2, l1, ratios=None,
 def soft_threshold(z, threshold):
     """``sign(z) * max(|z| - threshold, 0)``."""
     return np.sign(z) * np.maximum(np.abs(z) - threshold, 0.0)
+
+
+class ReferenceASGD(ReferenceSGD):
+    """:class:`ReferenceSGD` that also averages its iterates (Polyak-Ruppert), from the
+    definition: after every step ``t >= start`` (0-based), ``abar += (w - abar) / k``.
+
+    The iterates averaged are the ones the steps produce (L1 applied lazily, at the
+    coordinates a row touches), as the kernel and scikit-learn average them.
+    """
+
+    def __init__(self, *args, start=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.start = start
+        self.count = 0
+        self.avg_w = np.zeros_like(self.w)
+        self.avg_b = 0.0
+
+    def run(self, order, etas, batch_size=1, t_start=0):
+        for s, eta in enumerate(etas):
+            t = t_start + s
+            self.step(order[s * batch_size:(s + 1) * batch_size], eta, t)
+            if t >= self.start:
+                self.count += 1
+                self.avg_w = self.avg_w + (self.w - self.avg_w) / self.count
+                self.avg_b += (self.b - self.avg_b) / self.count
+        return self
+
+    def averaged_weights(self):
+        """The average (or the current weights while averaging has not started)."""
+        return (self.avg_w.copy(), self.avg_b) if self.count else self.weights()

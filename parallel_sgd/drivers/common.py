@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DivergenceError
+from ..kernels import averaging
 from ..kernels.linalg import data_arrays
 from ..penalties import flush_cumulative_l1
 from ..trace import checkpoint_epochs, optimum_value
@@ -19,6 +20,7 @@ class Result:
     trace: list
     driver: str = ""
     config: dict = field(default_factory=dict)
+    state: object = None  # the sync driver's ModelState, to resume from (``resume=``)
 
     @property
     def objective(self):
@@ -39,6 +41,9 @@ class ModelState:
 
     ``v`` has the data's dtype; ``scalars = [b, scale, u]`` is float64; ``q`` holds
     the L1 penalty each coordinate has received; ``rule_state`` the update rule's.
+    ``average`` is None, or the ASGD state ``(aw, avg)`` of :mod:`..kernels.averaging`
+    once :meth:`start_averaging` was called; ``steps`` counts the steps taken so far
+    (a resumed fit continues its schedule from there).
     """
 
     def __init__(self, n_features, dtype, rule, coef_init=None, intercept_init=0.0):
@@ -51,13 +56,37 @@ class ModelState:
         self.scalars = np.array([float(intercept_init or 0.0), 1.0, 0.0])
         self.q = np.zeros(n_features, dtype=dtype)
         self.rule_state = rule.init_state(n_features, dtype)
+        self.rule_name = rule.name
+        self.average = None
+        self.steps = 0
 
     @property
     def arrays(self):
         """``(v, scalars, q, rule_state)``: the kernels' ``model`` argument."""
         return self.v, self.scalars, self.q, self.rule_state
 
+    def start_averaging(self, start=0):
+        """Average the iterates of global steps ``t >= start`` (0-based) from now on."""
+        avg = np.zeros(averaging.N_SCALARS)
+        avg[averaging.BSUM] = 1.0
+        avg[averaging.START] = float(start)
+        self.average = (np.zeros(self.v.shape[0]), avg)
+
+    @property
+    def averaged(self):
+        """Whether :meth:`weights` returns an average (averaging on and started)."""
+        return self.average is not None and self.average[1][averaging.COUNT] > 0
+
     def weights(self):
+        """The model ``(w, b)``: the average of the iterates once ASGD has started,
+        else :meth:`iterate`."""
+        if not self.averaged:
+            return self.iterate()
+        aw, avg = self.average
+        w = (aw + avg[averaging.A] * self.v.astype(np.float64)) / avg[averaging.BSUM]
+        return w, float(avg[averaging.INTERCEPT])
+
+    def iterate(self):
         """``(w, b)`` as float64 copies: scale folded in, pending L1 penalty applied.
 
         The kernel state itself is not changed, so evaluating does not perturb training.
@@ -68,7 +97,7 @@ class ModelState:
         return w, float(self.scalars[0])
 
     def check_finite(self, where):
-        w, b = self.weights()
+        w, b = self.iterate()
         if not (np.isfinite(w).all() and np.isfinite(b)):
             raise DivergenceError(f"training diverged ({where}): the weights are no longer finite")
 
@@ -108,15 +137,22 @@ def divergence_error(where, schedule, problem):
 
 def check_progress(rows, schedule, problem, growth=1e6):
     """Raise :func:`divergence_error` if the last checkpoint's objective is not finite or
-    has grown ``growth``-fold over the first: a step that large never helps."""
+    has grown ``growth``-fold over the first: a step that large never helps.
+
+    The growth test applies to losses with an unbounded derivative only. With a
+    bounded one (hinge, log, modified Huber) a step moves the weights by at most
+    ``eta * s_i * |x_i|``: heavily weighted rows (scikit-learn's class-weight check
+    gives one class 1000) can send the objective far up for a while, and the
+    decreasing steps bring it back -- that is not divergence."""
     first, last = rows[0]["objective"], rows[-1]["objective"]
-    if not np.isfinite(last) or last > growth * max(abs(first), 1e-12):
+    grew = not problem.loss.bounded_derivative and last > growth * max(abs(first), 1e-12)
+    if not np.isfinite(last) or grew:
         raise divergence_error(f"epoch {rows[-1]['epoch']:g} (objective {last:.3g}, "
                                f"started at {first:.3g})", schedule, problem)
 
 
 def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_every,
-                 random_state, shuffle=True, batch_size=1):
+                 random_state, shuffle=True, batch_size=1, first_step=0, epoch_end=None):
     """The loop every SGD-family driver shares: epochs, checkpoints, divergence checks.
 
     Each epoch draws a permutation of the rows (or keeps their order, or, with
@@ -124,9 +160,12 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
     ``rows=None``) and the step sizes of its steps; ``run_steps(rows, etas,
     first_step)`` runs the steps that fall before the next checkpoint
     (``len(etas)`` of them, ``batch_size`` rows each) and returns how many it
-    completed. The solver clock runs only inside
-    it; the trace gets a row at epoch 0 and at every checkpoint. Returns the
-    final :class:`Result`.
+    completed. The solver clock runs only inside it; the trace gets a row at
+    epoch 0 and at every checkpoint. ``first_step`` is the global step count
+    training resumes from: the schedule and the kernels see ``first_step + step``
+    (the trace counts this run's steps). ``epoch_end(epoch)``, if given, is called
+    (clock running) whenever an epoch completes; True stops training there.
+    Returns the final :class:`Result`.
     """
     n = problem.n_samples
     steps_per_epoch = -(-n // batch_size)
@@ -140,10 +179,11 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
             while step < goal:
                 if etas is None:
                     order = draw_order(rng, n, shuffle)
-                    etas = schedule(np.arange(step, step + steps_per_epoch), epoch)
+                    t = first_step + step
+                    etas = schedule(np.arange(t, t + steps_per_epoch), epoch)
                 end = min(steps_per_epoch, position + goal - step)
                 rows = None if order is None else order[position * batch_size:end * batch_size]
-                done = run_steps(rows, etas[position:end], step)
+                done = run_steps(rows, etas[position:end], first_step + step)
                 if done < end - position:
                     raise divergence_error(
                         f"epoch {epoch}, step {position + done} (a prediction became NaN "
@@ -153,10 +193,13 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
                 position = end
                 if position == steps_per_epoch:
                     epoch, position, etas = epoch + 1, 0, None
+                    if epoch_end is not None and epoch_end(epoch):
+                        goal = -1  # stop after this checkpoint's row
+                        break
         stop = trace.record(*state.weights(), epoch=step / steps_per_epoch, n_updates=step,
                             n_grad_evals=examples)
         check_progress(trace.rows, schedule, problem)
-        if stop:
+        if stop or goal < 0:
             break
     state.check_finite("at the end of training")
     return Result(*state.weights(), trace.rows, driver=trace.driver)

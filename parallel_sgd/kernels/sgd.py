@@ -21,11 +21,19 @@ One step on row ``i`` with step size ``eta``::
 ``pw_j = n / d_j`` (``d_j`` = rows where feature j is non-zero) makes the
 penalty gradient on touched coordinates an unbiased estimate of the full one
 (Niu et al. 2011); on dense data without zeros ``pw_j = 1``.
+
+:func:`sgd_epoch_extras` runs the same steps and also keeps the average of the
+iterates (ASGD, :mod:`.averaging`) and/or sums the loss of each step's prediction
+(scikit-learn's per-epoch training loss, for its stopping rule, at no extra pass);
+:func:`sgd_epoch` passes ``None`` for both, which compiles the extras away.
 """
 import numpy as np
+from numba import types
+from numba.extending import overload
 
-from .._jit import jit
-from ..losses import loss_deriv
+from .._jit import jit, overload_options
+from ..losses import loss_deriv, loss_value
+from .averaging import advance, track_change, write_out
 from ..optimizers import SGD, bias_corrections, rule_delta
 from ..penalties import cumulative_l1
 from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
@@ -34,18 +42,35 @@ B, SCALE, U = 0, 1, 2
 MIN_SCALE = 1e-9
 
 
+def add_loss(loss_sum, code, p, y, weight):
+    """``loss_sum[0] += weight * l(p, y)``; nothing when ``loss_sum`` is None."""
+
+
+@overload(add_loss, **overload_options())
+def _add_loss(loss_sum, code, p, y, weight):
+    if isinstance(loss_sum, (types.NoneType, types.Omitted)):
+        return lambda loss_sum, code, p, y, weight: None
+
+    def impl(loss_sum, code, p, y, weight):
+        loss_sum[0] = loss_sum[0] + weight * loss_value(code, p, y)
+    return impl
+
+
 @jit
-def shrink(v, scale, factor):
+def shrink(v, scale, factor, average=None):
     """Multiply every weight ``scale * v`` by ``factor`` in O(1); returns the new scale.
 
     ``factor <= 0`` resets the weights to 0 (the step clips at zero, as
     scikit-learn does); a scale below ``MIN_SCALE`` is folded into ``v`` (O(d), rare).
+    ``average`` (ASGD state or None) is told about both.
     """
     if factor <= 0.0:
+        write_out(average, v)
         v[:] = 0.0
         return 1.0
     scale *= factor
     if scale < MIN_SCALE:
+        write_out(average, v)
         for j in range(v.shape[0]):
             v[j] *= scale
         return 1.0
@@ -53,18 +78,25 @@ def shrink(v, scale, factor):
 
 
 @jit
-def sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1):
-    """Plain-SGD step of one row after the L2 shrink: ``w -= eta*g*x``, then L1 catch-up."""
+def sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1, average=None):
+    """Plain-SGD step of one row after the L2 shrink: ``w -= eta*g*x``, then L1 catch-up.
+
+    Every change of ``v`` is reported to ``average`` (ASGD state, or None).
+    """
     if g != 0.0:
         c = -eta * g / scale
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
-            v[j] += c * x
+            old = v[j]
+            v[j] = old + c * x
+            track_change(average, j, v[j] - old)
     if l1 > 0.0:
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
             if x != 0.0:
+                old = v[j]
                 cumulative_l1(v, q, j, scale, u)
+                track_change(average, j, v[j] - old)
 
 
 @jit
@@ -95,12 +127,26 @@ def sgd_epoch(data, model, config, order, etas, t_start):
     first step whose prediction was not finite (training stops there).
     """
     if config[1] == SGD:
-        return _plain_epoch(data, model, config, order, etas)
-    return _adaptive_epoch(data, model, config, order, etas, t_start)
+        return _plain_epoch(data, model, config, order, etas, t_start, None, None)
+    return _adaptive_epoch(data, model, config, order, etas, t_start, None, None)
 
 
 @jit
-def _plain_epoch(data, model, config, order, etas):
+def sgd_epoch_extras(data, model, extras, config, order, etas, t_start):
+    """:func:`sgd_epoch` with ``extras = (average, loss_sum)``, either None.
+
+    ``average = (aw, avg)``, the ASGD state of :mod:`.averaging`: the iterates of
+    steps ``t >= start`` are averaged. ``loss_sum`` (a float64 array of one): each
+    step adds ``s_i * l(p_i, y_i)`` at the prediction it made before its update.
+    """
+    average, loss_sum = extras
+    if config[1] == SGD:
+        return _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum)
+    return _adaptive_epoch(data, model, config, order, etas, t_start, average, loss_sum)
+
+
+@jit
+def _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum):
     """The sgd rule, with ``b``, ``scale`` and ``u`` kept in registers."""
     X, indices, indptr, y, weights = data
     v, scalars, q, state = model
@@ -116,19 +162,22 @@ def _plain_epoch(data, model, config, order, etas):
         if not np.isfinite(p):
             done = s
             break
-        g = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+        s_i = sample_weight(weights, i)
+        add_loss(loss_sum, loss_code, p, y[i], s_i)
+        g = s_i * loss_deriv(loss_code, p, y[i])
         if l2 > 0.0:
-            scale = shrink(v, scale, 1.0 - eta * l2)
+            scale = shrink(v, scale, 1.0 - eta * l2, average)
         u += eta * l1
         lo, hi = row_bounds(X, indptr, i)
-        sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1)
+        sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1, average)
         b -= intercept_rate * eta * g
+        advance(average, t_start + s, v, scale, b)
     scalars[B], scalars[SCALE], scalars[U] = b, scale, u
     return done
 
 
 @jit
-def _adaptive_epoch(data, model, config, order, etas, t_start):
+def _adaptive_epoch(data, model, config, order, etas, t_start, average, loss_sum):
     """momentum, adagrad, rmsprop, adam: per-coordinate steps on touched coordinates."""
     X, indices, indptr, y, weights = data
     v, scalars, q, state = model
@@ -142,14 +191,19 @@ def _adaptive_epoch(data, model, config, order, etas, t_start):
         p = row_dot(X, indices, indptr, i, v) + scalars[B]
         if not np.isfinite(p):
             return s
-        g = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+        s_i = sample_weight(weights, i)
+        add_loss(loss_sum, loss_code, p, y[i], s_i)
+        g = s_i * loss_deriv(loss_code, p, y[i])
         c1, c2 = bias_corrections(rule_code, hyper, t_start + s)
         lo, hi = row_bounds(X, indptr, i)
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
             if x != 0.0:
-                v[j] = rule_step(state, j, g * x, eta, v[j], rule_code, hyper, c1, c2,
+                old = v[j]
+                v[j] = rule_step(state, j, g * x, eta, old, rule_code, hyper, c1, c2,
                                  pw[j], l2, l1)
+                track_change(average, j, v[j] - old)
         if intercept_rate > 0.0:
             scalars[B] += intercept_rate * rule_delta(rule_code, hyper, state, d, g, eta, c1, c2)
+        advance(average, t_start + s, v, 1.0, scalars[B])
     return m

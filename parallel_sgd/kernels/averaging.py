@@ -1,0 +1,106 @@
+"""Averaged SGD (Polyak-Ruppert) at O(nnz) per step: the bookkeeping the SGD kernel calls.
+
+The average of the iterates ``w_t = scale_t * v_t`` from step ``start`` on,
+``abar_k = (1/k) sum_{s=1..k} w_s``, is never formed during training. Following
+Xu (2011, "Towards optimal one pass large scale learning with averaged SGD") and
+Bottou's ASGD, as scikit-learn does, it is kept as
+
+    abar = (aw + a * v) / bsum
+
+with ``aw`` a float64 array and ``average = (aw, avg)``, ``avg = [a, bsum, k,
+intercept_average, start]``. Every change of the kernel state keeps the identity:
+
+* a change ``dv`` of ``v[j]`` inside a step (gradient or L1 catch-up): ``aw[j] -= a * dv``;
+* before ``v`` is folded into a new scale (``v *= s``) or reset to zero (O(d), rare):
+  the average is written out, ``aw = (aw + a * v) / bsum``, ``a = 0``, ``bsum = 1``
+  (as scikit-learn's ``reset_wscale`` does; keeping ``a`` and rescaling it by
+  ``1/s`` instead grows it by 1e9 per fold until ``aw + a * v`` cancels to noise);
+* at the end of step ``t >= start``, with ``k`` incremented and ``mu = 1/k``:
+  ``bsum /= 1 - mu`` (for ``k > 1``), ``a += mu * scale * bsum``, and the
+  intercept's average ``ab += (b - ab) / k``.
+
+``a * v`` is about ``a / scale`` times the average, so ``aw + a * v`` loses that
+factor of precision to cancellation (measured: 1e-10 after 60 steps whose scale fell
+to 3e-8). The average is therefore also written out whenever ``a`` exceeds
+``WRITE_OUT * scale``; ``a`` then grows back by about ``scale / k`` per step, so
+write-outs come at geometrically spaced steps (``k``, ~17k, ...) when the scale is
+steady: O(d log n) in all. So a step costs O(nnz of the row) more, plus O(1). ``average=None`` turns every hook
+into nothing at compile time: the plain kernel is unchanged.
+
+The hooks are inlined overloads that index ``average[0]``, ``average[1]`` and never
+unpack the tuple (``aw, avg = average``): Numba 0.68 silently drops writes to the
+unpacked arrays inside an overload inlined with ``inline="always"`` (measured; the
+same code not inlined, or indexing the tuple, works).
+"""
+from numba import types
+from numba.extending import overload
+
+from .._jit import overload_options
+
+A, BSUM, COUNT, INTERCEPT, START = 0, 1, 2, 3, 4
+N_SCALARS = 5
+WRITE_OUT = 16.0
+
+
+def _absent(average):
+    return isinstance(average, (types.NoneType, types.Omitted))
+
+
+def track_change(average, j, dv):
+    """Record that ``v[j]`` changed by ``dv`` during the current step."""
+
+
+def write_out(average, v):
+    """Store the average in ``aw`` alone (``a = 0``): ``v`` is about to be rescaled or reset."""
+
+
+def advance(average, t, v, scale, b):
+    """Fold the iterate after global step ``t`` (weights ``scale * v``, intercept ``b``)."""
+
+
+@overload(track_change, **overload_options())
+def _track_change(average, j, dv):
+    if _absent(average):
+        return lambda average, j, dv: None
+
+    def impl(average, j, dv):
+        aw = average[0]
+        aw[j] = aw[j] - average[1][A] * dv
+    return impl
+
+
+@overload(write_out, **overload_options())
+def _write_out(average, v):
+    if _absent(average):
+        return lambda average, v: None
+
+    def impl(average, v):
+        aw = average[0]
+        avg = average[1]
+        a, bsum = avg[A], avg[BSUM]
+        for j in range(v.shape[0]):
+            aw[j] = (aw[j] + a * v[j]) / bsum
+        avg[A] = 0.0
+        avg[BSUM] = 1.0
+    return impl
+
+
+@overload(advance, **overload_options())
+def _advance(average, t, v, scale, b):
+    if _absent(average):
+        return lambda average, t, v, scale, b: None
+
+    def impl(average, t, v, scale, b):
+        avg = average[1]
+        if t < avg[START]:
+            return
+        k = avg[COUNT] + 1.0
+        mu = 1.0 / k
+        if k > 1.0:
+            avg[BSUM] = avg[BSUM] / (1.0 - mu)
+        avg[A] = avg[A] + mu * scale * avg[BSUM]
+        avg[INTERCEPT] = avg[INTERCEPT] + (b - avg[INTERCEPT]) * mu
+        avg[COUNT] = k
+        if avg[A] > WRITE_OUT * scale:
+            write_out(average, v)
+    return impl
