@@ -214,6 +214,21 @@ def _no_segments_left():
     return leftover_segments() == []
 
 
+def test_spawned_workers_attach_to_the_data_in_shared_memory(monkeypatch):
+    """Where there is no fork, workers are spawned and the data is copied into shared
+    memory instead of inherited; they train as well and nothing is left behind."""
+    from parallel_sgd.drivers import hogwild_processes
+    monkeypatch.setattr(hogwild_processes, "start_method", lambda: "spawn")
+    problem = synthetic()
+    optimum = psgd.reference_optimum(problem)
+    result = psgd.fit(problem, driver="hogwild", n_workers=2, backend="processes",
+                      n_epochs=4, optimum=optimum, learning_rate="inverse_sqrt")
+    serial = psgd.fit(problem, n_epochs=4, optimum=optimum, learning_rate="inverse_sqrt")
+    assert result.trace[-1]["relative_suboptimality"] < 3 * serial.trace[-1][
+        "relative_suboptimality"] + 1e-3
+    assert _no_segments_left()
+
+
 def test_processes_backend_leaves_no_segment_after_success():
     result = psgd.fit(synthetic(), driver="hogwild", n_workers=2, backend="processes",
                       n_epochs=2)

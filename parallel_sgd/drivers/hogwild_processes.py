@@ -1,8 +1,10 @@
 """Hogwild! workers as processes sharing the data and the model through shared memory.
 
-The parent copies the data, the penalty weights, the shared model and the lock
-into shared memory once, and rebinds the driver's model to the shared copy, so
-checkpoints read what the workers write. The workers' rows and step sizes live
+The parent copies the shared model and the lock into shared memory once, and
+rebinds the driver's model to the shared copy, so checkpoints read what the
+workers write. The read-only data (rows, labels, penalty weights) is inherited
+by forked workers (its pages are never written, so never copied) and copied
+into shared memory only where processes are spawned. The workers' rows and step sizes live
 in two more shared arrays (:class:`~.hogwild.Workers` lays them out); for each
 stretch of steps between checkpoints the parent writes the step sizes and sends
 every worker a small command (which of its own steps to run). A worker
@@ -28,6 +30,11 @@ from .shared_arrays import SharedArrays, attach
 FAULT_HOOK = "PSGD_HOGWILD_FAIL_WORKER"  # "<worker>:raise" or "<worker>:exit", for tests
 
 
+def start_method():
+    """"fork" where the platform has it, else "spawn"."""
+    return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+
+
 class WorkerError(RuntimeError):
     """A Hogwild! worker process failed or died."""
 
@@ -40,13 +47,14 @@ def _inject_fault(worker):
         raise RuntimeError(f"fault injected into worker {worker} ({FAULT_HOOK})")
 
 
-def _worker_main(worker, specs, settings, conn):
+def _worker_main(worker, specs, inherited, settings, conn):
     """Body of a worker process: attach, then run slices until told to stop."""
     segments = []
     try:
         from ..kernels.hogwild import locked_epoch, new_replica, replica_epoch
 
         arrays, segments = attach(specs)
+        arrays.update(inherited)
         data = (arrays["X"], arrays["indices"], arrays["indptr"], arrays["y"],
                 arrays["sample_weight"])
         shared = (arrays["v"], arrays["scalars"], arrays["q"], arrays["rule_state"])
@@ -92,6 +100,11 @@ class ProcessTeam:
         self.workers = workers
         self.shm = SharedArrays()
         self.processes, self.conns = [], []
+        # fork where there is one: workers inherit the compiled kernels (no JIT start-up)
+        # and the read-only data, and need no `if __name__ == "__main__"` guard in the
+        # user's script; they only run nogil serial kernels, so no thread pool state is
+        # needed after the fork.
+        self.context = mp.get_context(start_method())
         try:
             self._share(workers, state)
             self._start()
@@ -101,11 +114,21 @@ class ProcessTeam:
 
     def _share(self, workers, state):
         X, indices, indptr, y, sample_weight = workers.data
-        for key, array in (("X", X), ("indices", indices), ("indptr", indptr), ("y", y),
-                           ("sample_weight", sample_weight),
-                           ("penalty_weights", workers.config[6]),
-                           ("lock", workers.lock), ("shares", workers.shares)):
-            self.shm.put(key, array)
+        read_only = {"X": X, "indices": indices, "indptr": indptr, "y": y,
+                     "sample_weight": sample_weight, "penalty_weights": workers.config[6],
+                     "shares": workers.shares}
+        if self.context.get_start_method() == "fork":
+            # forked workers inherit the read-only arrays: copy-on-write pages that are
+            # never written are never copied. Copied into /dev/shm instead, dense
+            # 200k x 100 data made a 2-worker epoch 28 ms against 23 ms inherited
+            # (2-core machine, runs alternated; /dev/shm gets no transparent huge pages
+            # there, which random row access feels in the TLB)
+            self.inherited = read_only
+        else:
+            self.inherited = {}
+            for key, array in read_only.items():
+                self.shm.put(key, array)
+        self.shm.put("lock", workers.lock)
         state.v = self.shm.put("v", state.v)
         state.scalars = self.shm.put("scalars", state.scalars)
         state.q = self.shm.put("q", state.q)
@@ -114,10 +137,7 @@ class ProcessTeam:
         workers.etas = self.shm.put("etas", workers.etas)
 
     def _start(self):
-        # fork where there is one: workers inherit the compiled kernels (no JIT start-up)
-        # and need no `if __name__ == "__main__"` guard in the user's script; they only
-        # run nogil serial kernels, so no thread pool state is needed after the fork.
-        context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        context = self.context
         settings = {"config": self.workers.config[:6], "locked": self.workers.locked,
                     "merge_every": self.workers.merge_every, "l1": self.workers.l1,
                     "state_share": self.workers.state_share,
@@ -127,7 +147,8 @@ class ProcessTeam:
         for w in range(self.workers.n_workers):
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_worker_main, name=f"psgd-hogwild-{w}",
-                                      args=(w, self.shm.specs, settings, child_end),
+                                      args=(w, self.shm.specs, self.inherited, settings,
+                                            child_end),
                                       daemon=True)
             process.start()
             child_end.close()
