@@ -53,10 +53,12 @@ def main(argv=None):
     problem = psgd.Problem(train, loss=args.loss, alpha=args.alpha)
     optimum = psgd.reference_optimum(problem)
     drivers = [name for name in DRIVERS if name != "ray"]
+    # the SGD drivers decay their steps as 1/sqrt(t); SVRG keeps its constant step
+    sgd_steps = {name: {"learning_rate": "inverse_sqrt"} for name in drivers if name != "svrg"}
     comparison = compare(problem, drivers, optimum=optimum, test=test,
                          repeats=1 if args.quick else 3, skip_unusable=True,
-                         n_workers=args.workers, n_epochs=3 if args.quick else 15,
-                         learning_rate="inverse_sqrt", eval_every=0.5)
+                         driver_options=sgd_steps, n_workers=args.workers,
+                         n_epochs=3 if args.quick else 15, eval_every=0.5)
     for name, reason in comparison.skipped:
         print(f"skipped {name}: {reason}")
     print(format_table(comparison.summaries, problem.metric_name), end="")
