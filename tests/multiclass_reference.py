@@ -94,3 +94,19 @@ class ReferenceMulticlassSGD:
         for i, eta in zip(order, etas):
             self.step(i, eta)
         return self
+
+
+def svrg_inner_loop(X, y, W, b, loss, order, eta, eta_b, l2, sample_weight=None):
+    """SVRG's inner steps from the snapshot ``(W, b)``, dense, from the definition:
+    ``W <- (1 - eta l2) W - eta (M + x_i^T delta)``, ``b <- b - eta_b (delta + m_b)``."""
+    X = dense(X)
+    n = len(y)
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
+    D = s[:, None] * loss_grad(loss, X @ W + b, y)
+    M, m_b = X.T @ D / n, D.sum(axis=0) / n
+    W, b = W.copy(), b.copy()
+    for i in order:
+        delta = s[i] * loss_grad(loss, X[i] @ W + b, np.array([y[i]]))[0] - D[i]
+        W = (1 - eta * l2) * W - eta * (M + np.outer(X[i], delta))
+        b = b - eta_b * (delta + m_b)
+    return W, b

@@ -206,8 +206,6 @@ def test_softmax_converges_to_the_reference_optimum(shared_data):
 def test_bad_configurations_are_refused():
     X, y, _ = make_data()
     problem = make_problem(X, y)
-    with pytest.raises(ValueError, match="driver 'svrg' does not train multinomial"):
-        psgd.fit(problem, driver="svrg")
     with pytest.raises(ValueError, match="optimizer 'sgd' only"):
         psgd.fit(problem, optimizer="adam")
     with pytest.raises(ValueError, match="batch_size must be 1"):
@@ -220,3 +218,47 @@ def test_bad_configurations_are_refused():
         psgd.reference_optimum(make_problem(X, y, "multiclass_hinge"))
     with pytest.raises(ValueError, match="l1_ratio must be 0"):
         psgd.reference_optimum(make_problem(X, y, l1_ratio=0.5))
+
+
+# -- SVRG (softmax, L2) ------------------------------------------------------------------
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_svrg_inner_loop_matches_reference(sparse, dtype):
+    from parallel_sgd.drivers.multinomial_svrg import SoftmaxSVRG
+    X, y, weights = make_data(weighted=True)
+    problem = make_problem(X, y, "softmax", 0.05, 0.0, weights, sparse, dtype)
+    rng = np.random.default_rng(6)
+    W, b = rng.normal(size=(7, 4)), rng.normal(size=4)
+    order = rng.integers(0, len(y), 150)
+    solver = SoftmaxSVRG(problem, 0.05, 0.2)
+    solver.take_snapshot(W, b)
+    assert solver.run(order) == len(order)
+    expected = ref.svrg_inner_loop(X.astype(dtype).astype(np.float64), y, W, b, "softmax",
+                                   order, 0.05, 0.2, 0.05, weights)
+    actual = solver.weights()
+    np.testing.assert_allclose(actual[0], expected[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(actual[1], expected[1], rtol=1e-12, atol=1e-12)
+
+
+def test_svrg_converges_linearly_and_stays_at_the_optimum(shared_data):
+    train = psgd.load_svmlight(shared_data / "letter.scale.gz", n_features=16)
+    problem = psgd.MultinomialProblem(train, "softmax", alpha=1e-3)
+    optimum = psgd.reference_optimum(problem, tol=1e-13)
+    result = psgd.fit(problem, driver="svrg", n_workers=2, n_epochs=18, eval_every=6,
+                      optimum=optimum)
+    gaps = [row["relative_suboptimality"] for row in result.trace]
+    assert gaps[1] < 1e-3 and gaps[2] < 1e-6 and gaps[3] < 1e-10, gaps
+    assert result.trace[-1]["n_grad_evals"] == 18 * problem.n_samples
+    still = psgd.fit(problem, driver="svrg", n_epochs=4, coef_init=optimum.coef,
+                     intercept_init=optimum.intercept)
+    assert still.objective <= optimum.objective * (1 + 1e-12)
+
+
+def test_svrg_refuses_what_it_cannot_train():
+    X, y, _ = make_data()
+    with pytest.raises(ValueError, match="needs a smooth loss"):
+        psgd.fit(make_problem(X, y, "multiclass_hinge"), driver="svrg")
+    with pytest.raises(ValueError, match="L2 penalty only"):
+        psgd.fit(make_problem(X, y, l1_ratio=0.5), driver="svrg")
+    with pytest.raises(ValueError, match="constant step"):
+        psgd.fit(make_problem(X, y), driver="svrg", learning_rate="optimal")

@@ -8,10 +8,11 @@ from ..multinomial import MultinomialProblem
 from ..problem import Problem
 from ..schedules import make_schedule
 from ..trace import Trace
-from . import hogwild, multinomial, svrg, sync
+from . import hogwild, multinomial, multinomial_svrg, svrg, sync
 from .common import Result, positive_int, positive_number
 
 DRIVERS = {"sync": sync.run, "hogwild": hogwild.run, "svrg": svrg.run}
+MULTINOMIAL_DRIVERS = {**multinomial.DRIVERS, "svrg": multinomial_svrg.run_svrg}
 
 
 def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
@@ -25,8 +26,9 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     problem : Problem or MultinomialProblem
         Data, loss and penalty: P(w, b) = (1/n) sum_i s_i l(x_i.w + b, y_i) + penalty(w).
         A :class:`~parallel_sgd.multinomial.MultinomialProblem` (softmax, Crammer-Singer;
-        drivers ``sync`` and ``hogwild``, optimizer ``sgd``, ``batch_size=1``) is
-        trained on its d x K weights: ``coef`` is then (d, K), ``intercept`` (K,).
+        drivers ``sync`` and ``hogwild``, and ``svrg`` for softmax with L2; optimizer
+        ``sgd``, ``batch_size=1``) is trained on its d x K weights: ``coef`` is then
+        (d, K), ``intercept`` (K,).
     driver : {"sync", "hogwild", "svrg"}
         ``"sync"``: serial SGD for ``batch_size=1``; otherwise mini-batches whose
         gradient is computed over ``n_workers`` threads, one update per batch.
@@ -71,7 +73,7 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a psgd.Problem, got {type(problem).__name__}")
-    drivers = multinomial.DRIVERS if isinstance(problem, MultinomialProblem) else DRIVERS
+    drivers = MULTINOMIAL_DRIVERS if isinstance(problem, MultinomialProblem) else DRIVERS
     if driver in DRIVERS and driver not in drivers:
         raise ValueError(f"driver {driver!r} does not train multinomial problems; use one "
                          f"of: {', '.join(drivers)}")
