@@ -74,9 +74,6 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a psgd.Problem, got {type(problem).__name__}")
     drivers = MULTINOMIAL_DRIVERS if isinstance(problem, MultinomialProblem) else DRIVERS
-    if driver in DRIVERS and driver not in drivers:
-        raise ValueError(f"driver {driver!r} does not train multinomial problems; use one "
-                         f"of: {', '.join(drivers)}")
     run = drivers[check_choice("driver", driver, drivers)]
     n_workers = positive_int("n_workers", n_workers)
     n_epochs = positive_number("n_epochs", n_epochs)
