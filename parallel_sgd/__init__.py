@@ -1,13 +1,15 @@
 """parallel_sgd: parallel and asynchronous SGD for L1/L2-regularized linear models.
 
 The public API (DESIGN.md section 3): data (`Dataset`, `load_svmlight`,
-`save_svmlight`, generators, `fetch`), `Problem`, `reference_optimum`, `fit`, and the
-scikit-learn estimators `SGDClassifier`, `SGDRegressor` and `SVMRank`.
+`save_svmlight`, generators, `fetch`), `Problem`, `MultinomialProblem`,
+`reference_optimum`, `fit`, and the scikit-learn estimators `SGDClassifier`,
+`SGDRegressor` and `SVMRank`.
 """
 from .data import (Dataset, fetch, load_svmlight, make_dense_classification, make_regression,
                    make_sparse_classification, save_svmlight)
 from .drivers import Result, fit
 from .errors import DataError, DivergenceError
+from .multinomial import MultinomialProblem
 from .problem import Problem
 from .reference import Optimum, reference_optimum
 
@@ -24,8 +26,8 @@ def __getattr__(name):
     raise AttributeError(f"module 'parallel_sgd' has no attribute {name!r}")
 
 __all__ = [
-    "DataError", "Dataset", "DivergenceError", "Optimum", "Problem", "Result", "fetch", "fit",
-    "load_svmlight", "make_dense_classification", "make_regression",
+    "DataError", "Dataset", "DivergenceError", "MultinomialProblem", "Optimum", "Problem",
+    "Result", "fetch", "fit", "load_svmlight", "make_dense_classification", "make_regression",
     "make_sparse_classification", "reference_optimum", "save_svmlight", "SGDClassifier",
     "SGDRegressor", "SVMRank",
 ]

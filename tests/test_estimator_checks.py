@@ -1,6 +1,7 @@
 """scikit-learn's estimator checks (`check_estimator`) for `SGDClassifier` and `SGDRegressor`.
 
-The default parameters and two other configurations run in the default suite (~10 s);
+The default parameters and three other configurations (a multinomial one among them) run
+in the default suite (~10 s);
 more configurations, the Hogwild! driver among them, are marked slow.
 """
 import pytest
@@ -42,6 +43,7 @@ def expected_failures(estimator):
     psgd.SGDClassifier(loss="log_loss", average=True, n_workers=2, random_state=0),
     psgd.SGDRegressor(average=10, optimizer="adam", learning_rate="inverse_sqrt",
                       penalty="elasticnet", random_state=0),
+    psgd.SGDClassifier(loss="log_loss", multi_class="multinomial", random_state=0),
 ], expected_failed_checks=expected_failures)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
@@ -56,6 +58,8 @@ def test_sklearn_compatible_estimator(estimator, check):
     psgd.SGDRegressor(driver="hogwild", n_workers=2, penalty="l1", random_state=0),
     psgd.SGDRegressor(learning_rate="constant", eta0=0.01, optimizer="adagrad", batch_size=3,
                       random_state=0),
+    psgd.SGDClassifier(multi_class="multinomial", driver="hogwild", n_workers=2,
+                       penalty="elasticnet", random_state=0),
 ], expected_failed_checks=expected_failures)
 def test_sklearn_compatible_estimator_more_configurations(estimator, check):
     check(estimator)

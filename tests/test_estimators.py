@@ -296,7 +296,7 @@ def test_regressor_equals_sklearn_step_for_step():
      "loss 'squared_error' is not supported by SGDClassifier; valid losses: hinge, log_loss"),
     (psgd.SGDRegressor(loss="huber"),
      "loss 'huber' is not supported by SGDRegressor; valid losses: squared_error"),
-    (psgd.SGDClassifier(multi_class="multinomial"), "multi_class must be 'ovr'"),
+    (psgd.SGDClassifier(multi_class="softmax"), "multi_class must be one of ovr, multinomial"),
     (psgd.SGDClassifier(average=True, driver="hogwild"), "average is implemented for driver='sync'"),
     (psgd.SGDClassifier(penalty=None), "needs a penalty; with penalty=None use 'constant'"),
     (psgd.SGDClassifier(penalty="l3"), "penalty must be one of l2, l1, elasticnet or None"),

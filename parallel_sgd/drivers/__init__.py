@@ -4,13 +4,15 @@ import warnings
 
 from ..errors import check_choice
 from ..optimizers import get_optimizer
+from ..multinomial import MultinomialProblem
 from ..problem import Problem
 from ..schedules import make_schedule
 from ..trace import Trace
-from . import hogwild, svrg, sync
+from . import hogwild, multinomial, multinomial_svrg, svrg, sync
 from .common import Result, positive_int, positive_number
 
 DRIVERS = {"sync": sync.run, "hogwild": hogwild.run, "svrg": svrg.run}
+MULTINOMIAL_DRIVERS = {**multinomial.DRIVERS, "svrg": multinomial_svrg.run_svrg}
 
 
 def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
@@ -21,8 +23,12 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
 
     Parameters
     ----------
-    problem : Problem
+    problem : Problem or MultinomialProblem
         Data, loss and penalty: P(w, b) = (1/n) sum_i s_i l(x_i.w + b, y_i) + penalty(w).
+        A :class:`~parallel_sgd.multinomial.MultinomialProblem` (softmax, Crammer-Singer;
+        drivers ``sync`` and ``hogwild``, and ``svrg`` for softmax with L2; optimizer
+        ``sgd``, ``batch_size=1``) is trained on its d x K weights: ``coef`` is then
+        (d, K), ``intercept`` (K,).
     driver : {"sync", "hogwild", "svrg"}
         ``"sync"``: serial SGD for ``batch_size=1``; otherwise mini-batches whose
         gradient is computed over ``n_workers`` threads, one update per batch.
@@ -67,7 +73,8 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a psgd.Problem, got {type(problem).__name__}")
-    run = DRIVERS[check_choice("driver", driver, DRIVERS)]
+    drivers = MULTINOMIAL_DRIVERS if isinstance(problem, MultinomialProblem) else DRIVERS
+    run = drivers[check_choice("driver", driver, drivers)]
     n_workers = positive_int("n_workers", n_workers)
     n_epochs = positive_number("n_epochs", n_epochs)
     batch_size = positive_int("batch_size", batch_size, problem.n_samples,
@@ -102,7 +109,9 @@ def _schedule(driver, learning_rate, eta0, problem):
         if eta0 is None:
             return None
         learning_rate = "constant"
-    return make_schedule(learning_rate or "optimal", eta0, problem.alpha, problem.loss,
+    # a multiclass loss takes the step-size defaults of the binary loss it generalizes
+    loss = getattr(problem.loss, "binary", problem.loss)
+    return make_schedule(learning_rate or "optimal", eta0, problem.alpha, loss,
                          problem.max_smoothness)
 
 

@@ -40,11 +40,13 @@ import warnings
 
 import numpy as np
 
+from ..multinomial import MultinomialProblem
 from ..problem import Problem
 from .cache import load, save
 from .hinge import HingeDual, hinge_lp
 from .model import T_MAX, Model
 from .optimum import Optimum
+from .softmax import softmax_optimum
 # bound under its old private name: the dispatch calls (and tests patch) ``_smooth_optimum``
 from .smooth import smooth_optimum as _smooth_optimum
 
@@ -58,7 +60,9 @@ def reference_optimum(problem, tol=None, cache=True):
 
     Parameters
     ----------
-    problem : Problem
+    problem : Problem or MultinomialProblem
+        A multinomial problem must be softmax with L2 only: it is solved by
+        :func:`.softmax.softmax_optimum` (L-BFGS, an estimated gap, not cached).
     tol : float, optional
         Target for ``gap / |P*|``: default 1e-10 for smooth losses, 1e-9 for hinge.
     cache : bool
@@ -75,6 +79,8 @@ def reference_optimum(problem, tol=None, cache=True):
     """
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a psgd.Problem, got {type(problem).__name__}")
+    if isinstance(problem, MultinomialProblem):
+        return softmax_optimum(problem, DEFAULT_TOL["smooth"] if tol is None else float(tol))
     if problem.loss.name not in T_MAX and problem.loss.name != "squared_error":
         raise ValueError(f"reference_optimum does not support loss {problem.loss.name!r}")
     kind = "smooth" if problem.loss.is_smooth else "hinge"

@@ -1,0 +1,125 @@
+"""SVRG (Johnson & Zhang 2013) for the softmax multinomial model, L2 penalty only.
+
+Each outer loop takes a snapshot -- every row's K loss derivatives there (cached,
+so an inner step costs one gradient evaluation) and the full gradient, over
+``n_workers`` threads -- then runs ``inner_steps`` serial steps of
+:func:`parallel_sgd.kernels.multiclass_svrg.multiclass_inner_l2` on rows drawn
+uniformly. Work is counted in effective passes (gradient evaluations / n) as
+for the binary SVRG driver, whose pass counter and step rule this reuses:
+``1 / (2.75 L)`` with ``L`` the largest per-example smoothness
+(``smoothness * s_i ||x_i||^2 + l2`` for the weights, ``smoothness * s_i`` for the
+intercepts; softmax's smoothness is 1/2).
+"""
+import numpy as np
+
+from ..kernels.linalg import data_arrays
+from ..kernels.multiclass import rmatmul
+from ..kernels.multiclass_svrg import multiclass_inner_l2, multiclass_svrg_weights
+from .common import Result, kernel_data, positive_int
+from .multinomial import check_common
+from .svrg import PassCounter, default_steps
+from .sync import numba_threads
+
+
+def check_problem(problem, batch_size, rule):
+    """Refuse what multinomial SVRG cannot do, naming the alternatives."""
+    if problem.loss.name != "softmax":
+        raise ValueError(f"driver 'svrg' needs a smooth loss; {problem.loss.name!r} is not: "
+                         f"use driver='sync' or 'hogwild' for it")
+    if problem.penalty.l1 > 0:
+        raise ValueError("driver 'svrg' on multinomial problems takes an L2 penalty only "
+                         "(l1_ratio=0); use driver='sync' or 'hogwild' for L1")
+    check_common(batch_size, rule)
+
+
+class SoftmaxSVRG:
+    """The snapshot and the inner-loop state of one run."""
+
+    def __init__(self, problem, eta, eta_b):
+        d, K = problem.n_features, problem.n_classes
+        self.problem = problem
+        self.data = kernel_data(problem)
+        self.config = (problem.loss.code, eta, eta * problem.penalty.l2, eta_b)
+        self.model = (np.zeros(d * K), np.zeros(d * K), np.array([1.0, 0.0]), np.zeros(K))
+        self.derivs = np.zeros((problem.n_samples, K))
+        self.mu_b = np.zeros(K)
+        self.scratch = (np.zeros(K), np.zeros(K), np.zeros(K))
+        self.flat = np.zeros(d * K)
+
+    def take_snapshot(self, W, b):
+        """Cache every row's ``s_i dl/dp`` at ``(W, b)``; restart the inner loop there."""
+        problem = self.problem
+        _, G = problem.loss.value_and_grad(problem.decision_function(W, b), problem.y)
+        if problem.data.sample_weight is not None:
+            G *= problem.data.sample_weight[:, None]
+        self.derivs[:] = G
+        n = problem.n_samples
+        mu = rmatmul(*data_arrays(problem.data.X), G, problem.n_features) / n
+        self.mu_b[:] = G.sum(axis=0) / n if problem.fit_intercept else 0.0
+        psi, c, scalars, intercepts = self.model
+        psi[:] = W.ravel()
+        c[:] = self.config[1] * mu.ravel()
+        scalars[:] = (1.0, 0.0)
+        intercepts[:] = b
+
+    def run(self, rows):
+        return multiclass_inner_l2(self.data, self.model, self.derivs, self.mu_b, self.config,
+                                   rows, self.scratch)
+
+    def weights(self):
+        flat = multiclass_svrg_weights(self.model, self.flat)
+        return flat.reshape(self.problem.n_features, -1).copy(), self.model[3].copy()
+
+
+def run_svrg(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state,
+             eval_every, trace, coef_init=None, intercept_init=None, inner_steps=None):
+    """Train a softmax multinomial problem with SVRG; see :func:`parallel_sgd.fit`.
+
+    ``schedule`` is None (the default steps) or a constant schedule whose ``eta0``
+    is the weights' step (the intercepts' is scaled alike); ``inner_steps`` per
+    outer loop, default ``n``; ``n_workers`` threads compute the snapshots.
+    """
+    check_problem(problem, batch_size, rule)
+    n, d, K = problem.n_samples, problem.n_features, problem.n_classes
+    m = n if inner_steps is None else positive_int("inner_steps", inner_steps)
+    eta, eta_b = default_steps(problem, None)
+    if schedule is not None:
+        eta, eta_b = schedule.eta0, eta_b * schedule.eta0 / eta
+    chosen = dict(eta0=eta, eta_intercept=eta_b, inner_steps=m)
+    W = np.zeros((d, K)) if coef_init is None else np.array(coef_init, dtype=np.float64)
+    if W.shape != (d, K):
+        raise ValueError(f"coef_init must have shape {(d, K)} (features x classes), got "
+                         f"{W.shape}")
+    b = np.zeros(K)
+    if intercept_init is not None:
+        b[:] = np.broadcast_to(np.asarray(intercept_init, dtype=np.float64), (K,))
+    solver = SoftmaxSVRG(problem, eta, eta_b)
+    solver.run(np.zeros(0, dtype=np.int64))  # compile before the clock
+    rng = np.random.default_rng(random_state)
+    counter = PassCounter(problem, trace, n_epochs, eval_every, eta)
+    trace.record(W, b, epoch=0, n_updates=0, n_grad_evals=0)
+    with numba_threads(n_workers):
+        while counter.evals + n < counter.budget:  # room for a snapshot and inner steps
+            with trace.clock:
+                solver.take_snapshot(W, b)
+                rows = rng.integers(0, n, m)
+            counter.evals += n
+            stop = counter.record(W, b)
+            position = 0
+            while position < m and not stop:
+                chunk = min(m - position, counter.room())
+                with trace.clock:
+                    done = solver.run(rows[position:position + chunk])
+                if done < chunk:
+                    raise counter.diverged(done)
+                position += chunk
+                counter.evals += chunk
+                counter.updates += chunk
+                stop = counter.record(*solver.weights())
+            with trace.clock:
+                W, b = solver.weights()
+            if stop:
+                break
+        else:
+            counter.record(W, b, final=True)
+    return Result(W, b, trace.rows, driver=trace.driver, config=chosen)
