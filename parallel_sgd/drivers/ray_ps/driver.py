@@ -96,13 +96,14 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
         kernel_args = kernel_config(problem, rule, intercept_rate)
         problem_args = (problem.loss, problem.alpha, problem.l1_ratio, problem.fit_intercept)
         shares, state_share = push_shares(problem, rule, n_workers)
-        workers = []
+        workers, specs = [], []  # the driver holds the references a restarted worker re-reads
         for w in range(n_workers):
-            spec = WorkerSpec(w, n_workers, problem.n_samples, shards[w], seeds[w], problem_args,
-                              kernel_args, rule.n_slots, batch_size, schedule, steps_per_pass,
-                              tuple(ranges), shares, state_share)
-            workers.append(start_worker(settings, f"psgd-{run_id}-worker-{w}", [ray.put(spec)],
-                                        source, d, servers))
+            specs.append([ray.put(WorkerSpec(
+                w, n_workers, problem.n_samples, shards[w], seeds[w], problem_args, kernel_args,
+                rule.n_slots, batch_size, schedule, steps_per_pass, tuple(ranges), shares,
+                state_share))])
+            workers.append(start_worker(settings, f"psgd-{run_id}-worker-{w}", specs[w], source,
+                                        d, servers))
         actors += workers
         ray.get([w.warm_up.remote() for w in workers])  # load shards and compile, clock stopped
         rounds = RoundRunner(ray, workers, servers, plan, shard_steps, config.bound,
