@@ -1,5 +1,6 @@
 """The Ray driver's logic as plain classes, without Ray: servers, workers, rounds, settings."""
 import socket
+import sys
 import time
 
 import numpy as np
@@ -32,9 +33,7 @@ def local_fit(problem, n_workers=1, n_servers=1, n_epochs=2, local_steps=500, op
                              problem.max_smoothness)
     d = problem.n_features
     ranges = key_ranges(d + 1, n_servers)
-    state0 = rule.init_state(d, np.float64) if rule.n_slots else None
-    servers = [ParameterServer(lo, hi, d, np.zeros(hi - lo),
-                               None if state0 is None else state0[:, lo:hi], n_workers, sync=sync)
+    servers = [ParameterServer(lo, hi, d, rule.n_slots, n_workers, sync=sync)
                for lo, hi in ranges]
     shards, seeds = deal_rows(problem.n_samples, n_workers, random_state)
     steps = [len(s) for s in shards]
@@ -85,7 +84,7 @@ def test_two_workers_in_sync_rounds_converge_like_serial_sgd():
 
 
 def test_server_applies_factor_then_sparse_values_and_drops_duplicates():
-    server = ParameterServer(2, 6, 5, np.arange(4.0), None, n_workers=2)  # keys 2..5, 5 = b
+    server = ParameterServer(2, 6, 5, 0, 2, weights=np.arange(4.0))  # keys 2..5, 5 = b
     push = Push(0, 0, 0.5, np.array([3, 5], dtype=np.int32), np.array([10.0, 1.0]))
     assert server.push(push)
     np.testing.assert_array_equal(server.weights(), [0.0, 10.5, 1.0, 4.0])  # b not scaled
@@ -95,7 +94,7 @@ def test_server_applies_factor_then_sparse_values_and_drops_duplicates():
 
 
 def test_sync_server_applies_a_round_when_the_next_one_pulls():
-    server = ParameterServer(0, 3, 2, np.zeros(3), None, n_workers=2, sync=True)
+    server = ParameterServer(0, 3, 2, 0, 2, sync=True)
     server.push(Push(0, 0, 1.0, np.array([0], dtype=np.int32), np.array([1.0])))
     assert server.pull(1, 0)[0][0] == 0.0  # worker 1 still reads round 0's model
     server.push(Push(1, 0, 1.0, np.array([1], dtype=np.int32), np.array([2.0])))
@@ -106,7 +105,7 @@ def test_sync_server_applies_a_round_when_the_next_one_pulls():
 
 def test_server_checkpoint_restores_after_a_restart(tmp_path):
     policy = CheckpointPolicy(str(tmp_path / "server-0.npz"), every=2, seconds=1e9)
-    args = (0, 4, 3, np.zeros(4), np.zeros((1, 4)), 1)
+    args = (0, 4, 3, 1, 1)  # keys 0..3, one slot of rule state, one worker
     server = ParameterServer(*args, checkpoint=policy)
     for r in range(3):
         server.push(Push(0, r, 1.0, np.array([r], dtype=np.int32), np.array([1.0]),
@@ -199,3 +198,16 @@ def test_an_unreachable_address_fails_fast():
     assert time.perf_counter() - started < 5
     with pytest.raises(ValueError, match="address must be"):
         split_host_port("somewhere")
+
+
+def test_fit_with_an_unreachable_address_fails_fast_with_a_connection_error():
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        pytest.skip("a Ray is initialized in this process: fit would join it")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.perf_counter()
+    with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):
+        psgd.fit(synthetic(n=50), driver="ray", address=f"127.0.0.1:{port}")
+    assert time.perf_counter() - started < 10

@@ -21,7 +21,7 @@ from ...trace import checkpoint_epochs
 from ..hogwild import merge_shares
 from ..common import Result, check_progress, divergence_error, kernel_config
 from . import session
-from .actors import start_server, start_worker
+from .actors import start_inputs, start_server, start_worker
 from .rounds import Clocks, RoundPlan
 from .server import CheckpointPolicy
 from .settings import ClusterSettings, PSConfig, default_local_steps, key_ranges
@@ -68,12 +68,12 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     config = PSConfig(mode, staleness, n_servers, local_steps)
     _check_problem(problem, n_workers, batch_size, data)
     d = problem.n_features
-    ranges = key_ranges(d + 1, config.n_servers)
+    key_ranges(d + 1, config.n_servers)  # checks n_servers before Ray starts
     model0 = _initial_model(d, coef_init, intercept_init)
     ray = session.connect(settings.address, settings.num_cpus)
 
-    shards, seeds = deal_rows(problem.n_samples, n_workers, random_state)
-    shard_steps = [-(-len(s) // batch_size) for s in shards]
+    shard_steps = [-(-len(s) // batch_size)
+                   for s in deal_rows(problem.n_samples, n_workers, random_state)[0]]
     steps_per_pass = sum(shard_steps)
     local = config.local_steps or default_local_steps(
         max(shard_steps), problem.data.nnz / problem.n_samples * batch_size, d)
@@ -84,34 +84,17 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     folder, owned = _checkpoint_folder(settings, run_id)
     actors = []
     try:
-        state0 = rule.init_state(d, np.float64) if rule.n_slots else None
-        servers = [start_server(
-            settings, f"psgd-{run_id}-server-{s}", lo, hi, d, model0[lo:hi],
-            None if state0 is None else state0[:, lo:hi], n_workers, sync=config.mode == "sync",
-            checkpoint=CheckpointPolicy(str(folder / f"server-{s}.npz"),
-                                        settings.checkpoint_every, settings.checkpoint_seconds))
-            for s, (lo, hi) in enumerate(ranges)]
-        actors += servers
-        source = [data if data is not None else ray.put(problem.data)]
-        kernel_args = kernel_config(problem, rule, intercept_rate)
-        problem_args = (problem.loss, problem.alpha, problem.l1_ratio, problem.fit_intercept)
-        shares, state_share = push_shares(problem, rule, n_workers)
-        workers, specs = [], []  # the driver holds the references a restarted worker re-reads
-        for w in range(n_workers):
-            specs.append([ray.put(WorkerSpec(
-                w, n_workers, problem.n_samples, shards[w], seeds[w], problem_args, kernel_args,
-                rule.n_slots, batch_size, schedule, steps_per_pass, tuple(ranges), shares,
-                state_share))])
-            workers.append(start_worker(settings, f"psgd-{run_id}-worker-{w}", specs[w], source,
-                                        d, servers))
-        actors += workers
+        servers, workers = _start_actors(ray, actors, run_id, problem, data, rule, schedule,
+                                         settings, config, n_workers, batch_size, random_state,
+                                         intercept_rate, model0, folder, steps_per_pass)
         ray.get([w.warm_up.remote() for w in workers])  # load shards and compile, clock stopped
         rounds = RoundRunner(ray, workers, servers, plan, shard_steps, config.bound,
                              settings.max_restarts, d)
         rows = rounds.train(trace, problem, schedule, steps_per_pass)
         w, b = rounds.model()
         if not (np.isfinite(w).all() and np.isfinite(b)):
-            raise DivergenceError("training diverged: the weights are no longer finite")
+            raise divergence_error("the end of training (the weights are not finite)",
+                                   schedule, problem)
         server_restarts = sum(s["restarts"] for s in ray.get([s.status.remote() for s in servers]))
     finally:
         for handle in actors:
@@ -125,6 +108,36 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
         faults={"workers": rounds.worker_faults, "servers": server_restarts},
         bytes_pushed=stats.bytes, bytes_per_update=stats.bytes / max(stats.steps, 1),
         keys_per_push=stats.keys / max(stats.pushes, 1)))
+
+
+def _start_actors(ray, actors, run_id, problem, data, rule, schedule, settings, config,
+                  n_workers, batch_size, random_state, intercept_rate, model0, folder,
+                  steps_per_pass):
+    """Start the servers, the inputs holder and the workers (appended to ``actors`` as they
+    start, so the caller kills them whatever happens); returns ``(servers, workers)``."""
+    d = problem.n_features
+    ranges = key_ranges(d + 1, config.n_servers)
+    initial = None if not model0.any() else model0  # zeros need not travel
+    for s, (lo, hi) in enumerate(ranges):
+        actors.append(start_server(
+            settings, run_id, s, lo, hi, d, rule.n_slots, n_workers,
+            weights=None if initial is None else initial[lo:hi], sync=config.mode == "sync",
+            checkpoint=CheckpointPolicy(str(folder / f"server-{s}.npz"),
+                                        settings.checkpoint_every, settings.checkpoint_seconds)))
+    servers = list(actors)
+    shards, seeds = deal_rows(problem.n_samples, n_workers, random_state)
+    shares, state_share = push_shares(problem, rule, n_workers)
+    problem_args = (problem.loss, problem.alpha, problem.l1_ratio, problem.fit_intercept)
+    kernel_args = kernel_config(problem, rule, intercept_rate)
+    specs = [[ray.put(WorkerSpec(
+        w, n_workers, problem.n_samples, shards[w], seeds[w], problem_args, kernel_args,
+        rule.n_slots, batch_size, schedule, steps_per_pass, tuple(ranges), shares,
+        state_share))] for w in range(n_workers)]
+    source = [data if data is not None else ray.put(problem.data)]
+    actors.append(start_inputs(run_id, specs, source))
+    workers = [start_worker(settings, run_id, w, len(servers), d) for w in range(n_workers)]
+    actors += workers
+    return servers, workers
 
 
 class RoundStats:
@@ -160,6 +173,7 @@ class RoundRunner:
         self.stats = RoundStats()
         self.worker_faults = 0
         self._failures = {}
+        self._problem = None  # (schedule, problem), for divergence errors
 
     def model(self):
         """``(w, b)`` with every push applied (float64 copies)."""
@@ -167,6 +181,8 @@ class RoundRunner:
         return full[:self.d], float(full[self.d])
 
     def train(self, trace, problem, schedule, steps_per_pass):
+        """Run every round, recording a trace row at each checkpoint; returns the rows."""
+        self._problem = (schedule, problem)
         trace.record(*self.model(), epoch=0, n_updates=0, n_grad_evals=0,
                      **self.stats.staleness_row())
         for end in self.plan.mark_ends:
@@ -205,6 +221,10 @@ class RoundRunner:
                 except ray.exceptions.RayActorError as exc:
                     self._worker_failed(w, exc)
                     continue
+                except DivergenceError:  # raised in the worker: a prediction not finite
+                    raise divergence_error(f"worker {w}'s round {self.clocks.completed[w]} (a "
+                                           f"prediction became NaN or infinite)",
+                                           *self._problem) from None
                 clocks.complete(w)
                 self.stats.add(report)
                 self.worker_faults += bool(report.restarted)

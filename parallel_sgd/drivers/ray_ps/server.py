@@ -58,11 +58,11 @@ class ParameterServer:
     n_features : int
         ``d``; keys below it are weights (scaled by a push's factor), key ``d`` the
         intercept.
-    weights : ndarray, shape (hi - lo,)
-        Initial values of the keys.
-    rule_state : ndarray, shape (n_slots, hi - lo), or None
-        Initial update-rule state (None: the rule has none).
+    n_slots : int
+        Rows of update-rule state per key (0: the rule has none); it starts at zero.
     n_workers : int
+    weights : ndarray, shape (hi - lo,), optional
+        Initial values of the keys (default zero).
     sync : bool
         Buffer pushes until the next round's pull (bulk-synchronous rounds).
     checkpoint : CheckpointPolicy or None
@@ -70,14 +70,16 @@ class ParameterServer:
         from it (a restarted actor re-runs this constructor) and counts a restart.
     """
 
-    def __init__(self, lo, hi, n_features, weights, rule_state, n_workers, sync=False,
+    def __init__(self, lo, hi, n_features, n_slots, n_workers, weights=None, sync=False,
                  checkpoint=None):
         self.lo, self.hi = int(lo), int(hi)
         self.n_scaled = max(0, min(self.hi, n_features) - self.lo)
         self.sync = sync
         self.policy = checkpoint
-        self.w = np.array(weights, dtype=np.float64)  # a writable copy
-        self.state = None if rule_state is None else np.array(rule_state, dtype=np.float64)
+        self.w = np.zeros(self.hi - self.lo)
+        if weights is not None:
+            self.w[:] = weights  # a writable copy
+        self.state = np.zeros((n_slots, self.hi - self.lo)) if n_slots else None
         self.clocks = np.full(n_workers, -1, dtype=np.int64)  # last round received
         self.pending = []
         self.n_applied = 0
