@@ -5,6 +5,8 @@ Usage::
     python bench/bench_ray.py                       # local Ray on this machine, 2 workers
     python bench/bench_ray.py --quick               # a 10x smaller problem
     python bench/bench_ray.py --address auto        # the cluster this node belongs to
+    python bench/bench_ray.py --two-nodes --servers 2 --staleness 0,1,4,16
+                                                    # a 2-node ray.cluster_utils cluster here
 
 On the sparse 200k x 47,236 problem (log_loss, alpha=1e-5), every configuration
 -- the sync driver, then ``driver="ray"`` with 1 and 2 workers, 1 or 2 servers,
@@ -80,7 +82,32 @@ def main(argv=None):
     parser.add_argument("--servers", default="1,2")
     parser.add_argument("--staleness", default="1,4")
     parser.add_argument("--local-steps", type=int, default=None)
+    parser.add_argument("--two-nodes", action="store_true",
+                        help="start a two-node ray.cluster_utils.Cluster on this machine "
+                             "(one CPU each) and run there")
     args = parser.parse_args(argv)
+    cluster = start_two_nodes() if args.two_nodes else None
+    try:
+        bench(args)
+    finally:
+        if cluster is not None:
+            import ray
+            ray.shutdown()
+            cluster.shutdown()
+
+
+def start_two_nodes():
+    """A head and a worker node, one CPU each, joined by this process."""
+    import ray
+    from ray.cluster_utils import Cluster
+    cluster = Cluster(initialize_head=True,
+                      head_node_args=dict(num_cpus=1, include_dashboard=False))
+    cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address, log_to_driver=False)
+    return cluster
+
+
+def bench(args):
     n = 20_000 if args.quick else 200_000
     repeats = 1 if args.quick else args.repeats
     data = psgd.make_sparse_classification(n_samples=n, random_state=0)
@@ -92,7 +119,8 @@ def main(argv=None):
                                   [int(s) for s in args.staleness.split(",") if s]))
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"{n} x {problem.n_features}, nnz {problem.data.nnz}; {args.epochs:g} epochs; "
-          f"medians of {repeats}; Ray at {args.address or 'a local Ray'}")
+          f"medians of {repeats}; Ray at "
+          f"{'a two-node cluster' if args.two_nodes else args.address or 'a local Ray'}")
     for _, options in configs:  # warm-up: Ray start, actors, Numba caches
         run_once(problem, optimum, 99, 0.5, options, extra)
     results = {label: [] for label, _ in configs}

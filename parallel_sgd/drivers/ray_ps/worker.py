@@ -15,7 +15,9 @@ A push carries only what changed: with the sgd rule the round's L2 shrink is one
 ``factor`` (the kernel's weight scale) and the coordinates the rows touched go as
 ``indices + values``; the adaptive rules (whose state the servers hold) add the
 state's changes on the same coordinates. With an L1 penalty the pending lazy
-penalty is applied to every weight at the end of a round, so pushes get denser.
+penalty is applied to every weight at the end of a round, so pushes get denser
+(and penalty owed past zero is forgotten there, as at the Hogwild driver's
+merges: with L1 one worker is close to the sync driver, not equal to it).
 """
 from dataclasses import dataclass
 
@@ -180,29 +182,7 @@ class Worker:
     def _pushes(self, round_, etas, b_before):
         """The round's change, split by the servers' key ranges."""
         spec = self.spec
-        l2, l1 = spec.config[3], spec.config[4]
-        rule_code = spec.config[1]
-        factor = 1.0
-        if rule_code == SGD:
-            scale = self.scalars[SCALE]
-            if l1 > 0.0:
-                flush_cumulative_l1(self.v, self.q, scale, self.scalars[2])
-                self.q[:] = 0.0
-            expected = float(np.prod(np.maximum(0.0, 1.0 - etas * l2))) if l2 > 0.0 else 1.0
-            if scale == expected or (expected > 0.0 and abs(scale / expected - 1.0) < 1e-9):
-                factor = scale  # untouched coordinates kept v: w = scale * before
-                changed = np.flatnonzero(self.v != self.before)
-                delta = scale * (self.v[changed].astype(np.float64) - self.before[changed])
-            else:  # the kernel folded its scale into v (or reset it): a dense change
-                new = scale * self.v.astype(np.float64)
-                full = new - self.before
-                changed = np.flatnonzero(full)
-                delta = full[changed]
-        else:
-            moved = (self.v != self.before) | (self.rule_state[:, :self.d]
-                                               != self.state_before[:, :self.d]).any(axis=0)
-            changed = np.flatnonzero(moved)
-            delta = self.v[changed].astype(np.float64) - self.before[changed]
+        factor, changed, delta = self._weight_changes(etas)
         keys = changed.astype(np.int32)
         values = delta
         states = None
@@ -220,6 +200,34 @@ class Worker:
         if spec.shares is not None:
             values = values * spec.shares[keys]
         return split_push(spec.index, round_, factor, keys, values, states, spec.ranges)
+
+    def _weight_changes(self, etas):
+        """``(factor, keys, changes)`` of the weights (not the intercept) over the round.
+
+        sgd rule: the weights are ``scale * v``; unless the kernel folded its scale
+        into ``v`` (its scale then differs from the product of the round's shrink
+        factors), untouched coordinates kept ``v``, so the change is the factor
+        ``scale`` plus the touched coordinates' ``scale * (v - before)``. Adaptive
+        rules: the coordinates whose weight or state moved.
+        """
+        l2, l1 = self.spec.config[3], self.spec.config[4]
+        if self.spec.config[1] != SGD:
+            moved = (self.v != self.before) | (self.rule_state[:, :self.d]
+                                               != self.state_before[:, :self.d]).any(axis=0)
+            changed = np.flatnonzero(moved)
+            return 1.0, changed, self.v[changed].astype(np.float64) - self.before[changed]
+        scale = self.scalars[SCALE]
+        if l1 > 0.0:  # the lazy L1 penalty every weight is owed, before w leaves the round
+            flush_cumulative_l1(self.v, self.q, scale, self.scalars[2])
+            self.q[:] = 0.0
+        expected = float(np.prod(np.maximum(0.0, 1.0 - etas * l2))) if l2 > 0.0 else 1.0
+        if scale == expected or (expected > 0.0 and abs(scale / expected - 1.0) < 1e-9):
+            changed = np.flatnonzero(self.v != self.before)
+            return scale, changed, scale * (self.v[changed].astype(np.float64)
+                                            - self.before[changed])
+        full = scale * self.v.astype(np.float64) - self.before  # folded or reset: dense
+        changed = np.flatnonzero(full)
+        return 1.0, changed, full[changed]
 
 
 def split_push(worker, round_, factor, keys, values, states, ranges):
