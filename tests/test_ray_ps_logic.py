@@ -226,3 +226,25 @@ def test_fit_with_an_unreachable_address_fails_fast_with_a_connection_error():
     with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):
         psgd.fit(synthetic(n=50), driver="ray", address=f"127.0.0.1:{port}")
     assert time.perf_counter() - started < 10
+
+
+def test_a_worker_loads_its_rows_from_a_file_like_from_the_object_store(tmp_path):
+    problem = synthetic(n=400, d=300)
+    path = tmp_path / "train.svm"
+    psgd.save_svmlight(problem.data, path)
+    shards, seeds = deal_rows(problem.n_samples, 2, 0)
+    rule = get_optimizer("sgd")
+    schedule = make_schedule("optimal", None, problem.alpha, problem.loss, 1.0)
+    spec = WorkerSpec(1, 2, problem.n_samples, shards[1], seeds[1],
+                      (problem.loss, problem.alpha, 0.0, True), kernel_config(problem, rule), 0,
+                      1, schedule, problem.n_samples, ((0, problem.n_features + 1),))
+    reports = []
+    for source in (problem.data, str(path)):
+        server = ParameterServer(0, problem.n_features + 1, problem.n_features, 0, 2)
+        worker = Worker(spec, source, problem.n_features, LocalServers([server]))
+        reports.append((worker.run_round(0, 0, 0, 100), server.weights()))
+    np.testing.assert_array_equal(reports[0][1], reports[1][1])
+    assert reports[0][0].keys_pushed == reports[1][0].keys_pushed > 0
+    with pytest.raises(ValueError, match="has 399 rows, the problem 400"):
+        psgd.save_svmlight(problem.data.take(np.arange(399)), path)
+        Worker(spec, str(path), problem.n_features, LocalServers([server]))
