@@ -10,7 +10,8 @@ from matplotlib.image import imread
 EXAMPLES = Path(__file__).parents[1] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
 SIZES = {"optimizers_2d.py": (900, 1200), "svm_subgradient.py": (500, 1200),
-         "drivers_convergence.py": (450, 1200), "schedules.py": (450, 1200)}
+         "drivers_convergence.py": (450, 1200), "schedules.py": (450, 1200),
+         "ray_cluster.py": (450, 1200)}
 
 
 def test_every_example_is_listed():

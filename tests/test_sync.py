@@ -157,7 +157,7 @@ def test_default_optimal_step_is_stable_on_unnormalized_regression():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(driver="spark"), "unknown driver 'spark'; known drivers: hogwild, svrg, sync"),
+    (dict(driver="spark"), "unknown driver 'spark'; known drivers: hogwild, ray, svrg, sync"),
     (dict(n_workers=0), "n_workers must be an integer >= 1"),
     (dict(n_workers=1.5), "n_workers must be an integer >= 1"),
     (dict(batch_size=10_000), "batch_size=10000 exceeds the number of rows"),

@@ -1,4 +1,4 @@
-"""`fit`: one entry point for every driver (sync, hogwild, svrg; ray as it lands)."""
+"""`fit`: one entry point for every driver (sync, hogwild, svrg, ray)."""
 import inspect
 import warnings
 
@@ -8,10 +8,11 @@ from ..multinomial import MultinomialProblem
 from ..problem import Problem
 from ..schedules import make_schedule
 from ..trace import Trace
-from . import hogwild, multinomial, multinomial_svrg, svrg, sync
+from . import hogwild, multinomial, multinomial_svrg, ray_ps, svrg, sync
 from .common import Result, positive_int, positive_number
 
-DRIVERS = {"sync": sync.run, "hogwild": hogwild.run, "svrg": svrg.run}
+# ray_ps imports Ray only when a fit runs
+DRIVERS = {"sync": sync.run, "hogwild": hogwild.run, "svrg": svrg.run, "ray": ray_ps.run}
 MULTINOMIAL_DRIVERS = {**multinomial.DRIVERS, "svrg": multinomial_svrg.run_svrg}
 
 
@@ -29,7 +30,7 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         drivers ``sync`` and ``hogwild``, and ``svrg`` for softmax with L2; optimizer
         ``sgd``, ``batch_size=1``) is trained on its d x K weights: ``coef`` is then
         (d, K), ``intercept`` (K,).
-    driver : {"sync", "hogwild", "svrg"}
+    driver : {"sync", "hogwild", "svrg", "ray"}
         ``"sync"``: serial SGD for ``batch_size=1``; otherwise mini-batches whose
         gradient is computed over ``n_workers`` threads, one update per batch.
         ``"hogwild"``: ``n_workers`` workers training one shared model at once
@@ -38,6 +39,9 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         ``"svrg"``: variance-reduced SGD, converging linearly to the exact optimum
         on smooth losses (options ``inner_steps``, ``variant``, ``sampling``,
         ``warm_start``; see :func:`parallel_sgd.drivers.svrg.run`).
+        ``"ray"``: a parameter server on Ray, ``n_workers`` worker actors and
+        ``n_servers`` server actors (options ``mode``, ``staleness``,
+        ``local_steps``, ``address``; see :func:`parallel_sgd.drivers.ray_ps.run`).
     n_workers : int
         Threads (or workers) the driver may use.
     n_epochs : float
