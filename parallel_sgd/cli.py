@@ -29,6 +29,16 @@ from .runner import compare
 from .suite import read_suite
 
 BUILTIN = dict(n_samples=100_000, n_features=20_000, nnz_per_row=50)
+TASKS = ("classify", "rank")
+# bench options given per task: None on the command line means "not given"; each task
+# fills in its defaults, and --task rank refuses the classification-only ones
+CLASSIFY_DEFAULTS = dict(alpha=1e-5, epochs=20.0, loss="log_loss", l1_ratio=0.0,
+                         no_intercept=False, workers=2, batch_size=1, optimizer="sgd",
+                         eval_every=1.0)
+CLASSIFY_ONLY = ("loss", "l1_ratio", "no_intercept", "workers", "batch_size", "optimizer",
+                 "eval_every", "drivers", "peers", "address")
+# MQ2008 Fold1 train -> test; alpha and epochs as in tests/test_ranking.py
+RANK_DEFAULTS = dict(data="mq2008.fold1", alpha=1e-2, epochs=20)
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -113,9 +123,16 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     bench = sub.add_parser("bench", help="train several drivers side by side and compare them")
+    bench.add_argument("--task", choices=TASKS, default="classify",
+                       help="classify (default): the drivers on a classification or regression "
+                            "problem; rank: psgd.SVMRank (plain and averaged) against a "
+                            "pairwise-transform LinearSVC on data with qid (default mq2008.fold1, "
+                            "alpha 1e-2, 20 epochs)")
     bench.add_argument("--data", default=None,
                        help="dataset name or svmlight path (default: a built-in synthetic problem)")
-    bench.add_argument("--test", default=None, help="svmlight test file (default: 20%% held out)")
+    bench.add_argument("--test", default=None,
+                       help="svmlight test file (default: 20%% held out; with --task rank, "
+                            "whole queries, or the named dataset's test file)")
     _add_problem_args(bench)
     bench.add_argument("--drivers", type=_drivers, default=None,
                        help=f"comma-separated, from {', '.join(DRIVERS)} "
@@ -124,9 +141,9 @@ def build_parser():
                        help=f"also run other solvers: all installed ones, or a comma-separated "
                             f"list from {', '.join(PEERS)}")
     _add_fit_args(bench)
-    # 20 passes: enough for SVRG's linear convergence to show (1e-6 and below on the
-    # built-in problem) while the SGD drivers level off; ~8 s on 2 cores
-    bench.set_defaults(epochs=20.0)
+    # 20 passes (CLASSIFY_DEFAULTS): enough for SVRG's linear convergence to show (1e-6
+    # and below on the built-in problem) while the SGD drivers level off; ~8 s on 2 cores
+    bench.set_defaults(**{name: None for name in CLASSIFY_DEFAULTS})
     bench.add_argument("--repeats", type=_positive_int, default=3,
                        help="runs per driver (seeds seed, seed+1, ...); the table shows medians")
     bench.add_argument("--address", default=None, help="Ray cluster address (driver 'ray')")
@@ -228,8 +245,35 @@ def cmd_bench(args, out):
     return bench_one(args, out, Path(args.out or time.strftime("psgd-runs/%Y%m%d-%H%M%S")))
 
 
+def _task_options(args):
+    """Fill in the task's defaults; a CliError for an option the task does not take."""
+    if args.task == "rank":
+        given = [name for name in CLASSIFY_ONLY if getattr(args, name) not in (None, False)]
+        if given:
+            options = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise CliError(f"--task rank does not take {options} (options of the "
+                           f"classification drivers)")
+        if args.epochs is not None and float(args.epochs) != int(args.epochs):
+            raise CliError(f"--task rank takes whole --epochs (SVMRank's max_iter), "
+                           f"got {args.epochs:g}")
+        defaults = RANK_DEFAULTS
+    else:
+        defaults = CLASSIFY_DEFAULTS
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.task == "rank":
+        args.epochs = int(args.epochs)
+        if args.epochs < 1 or not args.alpha > 0:
+            raise CliError(f"--task rank needs --epochs >= 1 and --alpha > 0, got "
+                           f"{args.epochs} and {args.alpha:g}")
+
+
 def bench_one(args, out, out_dir):
     """One ``psgd bench`` run into ``out_dir``; returns the exit code (130 if interrupted)."""
+    _task_options(args)
+    if args.task == "rank":
+        return bench_rank(args, out, out_dir)
     train, test, source = _bench_data(args)
     problem = _problem(train, args)
     drivers = args.drivers if args.drivers is not None else default_drivers()
@@ -272,6 +316,78 @@ def bench_one(args, out, out_dir):
               + (", convergence.png" if comparison.summaries else ""), file=out)
     except KeyboardInterrupt:  # the results are on disk: only the figure or table is missing
         interrupted = True
+    if interrupted:
+        print(f"psgd: interrupted; partial results in {out_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _with_qid(data, where):
+    if data.qid is None:
+        raise CliError(f"{where} has no qid: --task rank needs the query id of every row "
+                       f"(label qid:Q index:value ...)")
+    return data
+
+
+def _rank_data(args):
+    """``(train, test, source)`` for ``--task rank``: a catalog entry's own test file, or
+    ``--test``, or whole queries held out."""
+    spec = args.data
+    if spec in CATALOG:
+        if CATALOG[spec].task != "ranking":
+            ranking = sorted(name for name, entry in CATALOG.items() if entry.task == "ranking")
+            raise CliError(f"{spec} is a {CATALOG[spec].task} dataset without qid: --task rank "
+                           f"needs query ids (ranking datasets: {', '.join(ranking)})")
+        train = _with_qid(fetch(spec), spec)
+        if args.test is None and "test" in CATALOG[spec].files:
+            return train, _with_qid(fetch(spec, split="test"), f"{spec} (test)"), \
+                f"{spec} (train -> test)"
+    else:
+        train = _with_qid(load_data(spec), spec)
+    source = spec
+    if args.test is not None:
+        if not os.path.exists(args.test):
+            raise CliError(f"no such file: {args.test}")
+        test = load_svmlight(args.test, n_features=train.n_features)
+        return train, _with_qid(test, args.test), source
+    train, test = train.split(test_size=0.2, random_state=args.seed)
+    return train, test, f"{source} (20% of the queries held out)"
+
+
+def bench_rank(args, out, out_dir):
+    """``psgd bench --task rank`` into ``out_dir``: SVMRank against a pairwise LinearSVC."""
+    try:
+        import sklearn
+    except ImportError:
+        raise CliError("--task rank needs scikit-learn (psgd.SVMRank is a scikit-learn "
+                       "estimator): pip install scikit-learn") from None
+    from . import rank_bench
+
+    train, test, source = _rank_data(args)
+    n_pairs = rank_bench.count_pairs(train)
+    print(f"data: {source}; train {train.n_samples} x {train.n_features} "
+          f"({np.unique(train.qid).size} queries, {n_pairs:,} pairs), test {test.n_samples} "
+          f"({np.unique(test.qid).size} queries); alpha={args.alpha:g}, {args.epochs} epochs",
+          file=out)
+    config = {key: getattr(args, key) for key in (
+        "task", "alpha", "epochs", "learning_rate", "eta0", "repeats", "seed", "test")}
+    config.update(data=source, n_samples=train.n_samples, n_features=train.n_features,
+                  n_queries=int(np.unique(train.qid).size), n_pairs=n_pairs,
+                  n_test=test.n_samples, average_from=rank_bench.average_from(
+                      train.n_samples, args.epochs))
+    machine = dict(machine_description(), **{"scikit-learn": sklearn.__version__})
+    rows, interrupted = [], False
+    try:
+        rank_bench.run_rank_bench(
+            train, test, alpha=args.alpha, epochs=args.epochs, repeats=args.repeats,
+            seed=args.seed, learning_rate=args.learning_rate, eta0=args.eta0, rows=rows,
+            on_note=lambda text: print(f"psgd: note: {text}", file=sys.stderr))
+    except KeyboardInterrupt:
+        interrupted = True
+    rank_bench.write_rank_results(out_dir, config, rows, machine, interrupted=interrupted)
+    if rows:
+        print(rank_bench.format_rank_table(rows, n_pairs), file=out, end="")
+    print(f"results: {out_dir}/results.json", file=out)
     if interrupted:
         print(f"psgd: interrupted; partial results in {out_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED

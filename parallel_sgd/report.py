@@ -19,14 +19,14 @@ CSV_FIELDS = ("repeat",) + TRACE_FIELDS
 TEXT_FIELDS = ("driver",)
 
 
-def _clean(value):
+def json_safe(value):
     """JSON cannot hold NaN or infinity: write them as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -51,7 +51,7 @@ def write_results(out_dir, config, optimum, summaries, rows, machine=None, **ext
     results = {"config": config, "optimum": optimum, "machine": machine or {},
                "summaries": [s.as_row() for s in summaries], **extra}
     with atomic_write(out_dir / "results.json") as handle:
-        json.dump(_clean(results), handle, indent=2)
+        json.dump(json_safe(results), handle, indent=2)
         handle.write("\n")
     with atomic_write(out_dir / "trace.csv", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
@@ -84,6 +84,9 @@ def load_run(folder):
     if not folder.is_dir():
         raise ValueError(f"no such run folder: {folder}")
     missing = [name for name in ("results.json", "trace.csv") if not (folder / name).is_file()]
+    if missing == ["trace.csv"] and '"task": "rank"' in (folder / "results.json").read_text():
+        raise ValueError(f"{folder} is a psgd bench --task rank run: its results.json holds "
+                         f"a table, no trace to plot")
     if missing:
         raise ValueError(f"{folder} is not a psgd run folder (no {missing[0]})")
     try:
@@ -101,6 +104,16 @@ def _value(row, key):
 
 def _seconds(value):
     return "-" if value != value else f"{value:.3g}s"
+
+
+def columns(header, lines):
+    """``header`` and the rows of cells ``lines`` as left-aligned text columns, a rule
+    under the header; each line ends in a newline."""
+    widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(len(header))]
+    text = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+            "  ".join("-" * w for w in widths)]
+    text += ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
+    return "\n".join(text) + "\n"
 
 
 def format_table(summaries, metric_name="accuracy"):
@@ -127,12 +140,8 @@ def format_table(summaries, metric_name="accuracy"):
             "-" if epochs != epochs else f"{epochs:g}",
             "-" if speed != speed else f"{speed:.3g}",
         ])
-    widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(len(header))]
     out = io.StringIO()
-    out.write("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip() + "\n")
-    out.write("  ".join("-" * w for w in widths) + "\n")
-    for line in lines:
-        out.write("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() + "\n")
+    out.write(columns(header, lines))
     if any(row["driver"] == "svrg" for row in rows):
         out.write("passes: SVRG's are effective passes, gradient evaluations / n (a snapshot "
                   "is n, an inner step 1: each row's snapshot derivative is cached)\n")

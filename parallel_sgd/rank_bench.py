@@ -1,0 +1,260 @@
+"""``psgd bench --task rank``: SVM-Rank by sampled pairs against a pairwise-transform LinearSVC.
+
+Three models minimize the same objective (:mod:`parallel_sgd.ranking`)
+
+    P(w) = (1/|Pairs|) sum_{(i, j) in Pairs} max(0, 1 - (x_i - x_j).w) + alpha/2 ||w||^2
+
+``svmrank`` and ``svmrank-avg`` are :class:`psgd.SVMRank` (the last iterate, and
+the average of the iterates from the first quarter of the epochs on); they draw
+``epochs x n_samples`` pairs and never build them. ``linearsvc`` (when
+scikit-learn is installed) builds every pair difference and solves the problem
+exactly with liblinear's dual coordinate descent at ``C = 1/(|Pairs| alpha)``, as
+the ranking tests do. Every model's objective is evaluated here, over every pair,
+from its weights alone; its test scores give NDCG@10, NDCG@5 and the pairwise
+accuracy. Fit times include the pair sampler (or building the pairs) and are
+medians over repeats with seeds ``seed, seed + 1, ...``, after a warm-up fit.
+"""
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._files import atomic_write
+from .ranking import PairSampler, ndcg_at_k, pairwise_accuracy
+from .report import columns, json_safe
+
+MODELS = ("svmrank", "svmrank-avg", "linearsvc")
+# the reference holds every pair difference in memory: above this many pairs it is skipped
+MAX_REFERENCE_PAIRS = 5_000_000
+METRICS = ("objective", "ndcg@10", "ndcg@5", "pairwise_accuracy")
+_CHUNK = 1 << 20
+
+
+def count_pairs(data):
+    """The number of pairs ``(i, j)`` of one query with ``y_i > y_j`` in a Dataset with qid."""
+    return PairSampler(data.y, data.qid).n_pairs
+
+
+def pair_objective(X, y, qid, coef, alpha, sampler=None):
+    """The SVM-Rank objective ``P(w)`` of weights ``coef`` over every pair of ``(X, y, qid)``.
+
+    Parameters
+    ----------
+    X : array or sparse matrix, shape (n_samples, n_features)
+    y : array, shape (n_samples,)
+        Relevance labels.
+    qid : array of int, shape (n_samples,)
+    coef : array, shape (n_features,)
+    alpha : float
+    sampler : PairSampler, optional
+        One built on ``(y, qid)`` already (saves sorting the rows again).
+
+    Returns
+    -------
+    float
+        Mean pair hinge loss plus ``alpha/2 ||coef||^2``; the pairs are enumerated in
+        chunks from the scores, never built.
+    """
+    sampler = sampler if sampler is not None else PairSampler(y, qid)
+    coef = np.asarray(coef, dtype=np.float64).ravel()
+    scores = np.asarray(X @ coef, dtype=np.float64).ravel()
+    loss = 0.0
+    for start in range(0, sampler.n_pairs, _CHUNK):
+        first, second = sampler.pairs(np.arange(start, min(start + _CHUNK, sampler.n_pairs)))
+        loss += float(np.maximum(0.0, 1.0 - (scores[first] - scores[second])).sum())
+    return loss / max(sampler.n_pairs, 1) + 0.5 * alpha * float(coef @ coef)
+
+
+def _sklearn():
+    try:
+        import sklearn
+    except ImportError:
+        return None
+    return sklearn
+
+
+def reference_fit(train, alpha, random_state=0, sampler=None):
+    """The exact SVM-Rank optimum by a pairwise-transform ``LinearSVC``.
+
+    Every pair ``(i, j)`` becomes one row ``x_i - x_j`` (sparse), with alternating
+    signs so that both classes are present; ``LinearSVC(loss="hinge",
+    fit_intercept=False, C=1/(|Pairs| alpha))`` then minimizes ``P(w) / alpha``.
+
+    Returns
+    -------
+    coef : ndarray, shape (n_features,)
+    n_pairs : int
+        The pairs built.
+    converged : bool
+        False when liblinear stopped at its iteration limit.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    sampler = sampler if sampler is not None else PairSampler(train.y, train.qid)
+    X = sp.csr_matrix(train.X)
+    first, second = sampler.pairs(np.arange(sampler.n_pairs))
+    signs = np.where(np.arange(sampler.n_pairs) % 2 == 0, 1.0, -1.0)
+    diffs = sp.diags(signs) @ (X[first] - X[second])
+    svc = LinearSVC(C=1.0 / (sampler.n_pairs * alpha), loss="hinge", fit_intercept=False,
+                    tol=1e-6, max_iter=100_000, random_state=random_state)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        svc.fit(diffs, signs)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return svc.coef_.ravel().astype(np.float64), sampler.n_pairs, converged
+
+
+def _svmrank(alpha, epochs, average, learning_rate, eta0, seed):
+    from . import SVMRank
+    return SVMRank(alpha=alpha, max_iter=epochs, average=average,
+                   learning_rate=learning_rate or "optimal", eta0=eta0, random_state=seed)
+
+
+def average_from(n_samples, epochs):
+    """The step ``svmrank-avg`` starts averaging at: after the first quarter of the epochs."""
+    return max(1, n_samples * (epochs // 4))
+
+
+def _few_queries(data, sampler, n_queries=20):
+    """The rows of the first ``n_queries`` queries that hold a pair."""
+    with_pairs = np.unique(sampler.qid[sampler.below > 0])[:n_queries]
+    return data.take(np.flatnonzero(np.isin(data.qid, with_pairs)))
+
+
+def _metrics(test, scores):
+    return {"ndcg@10": ndcg_at_k(test.y, scores, test.qid, k=10),
+            "ndcg@5": ndcg_at_k(test.y, scores, test.qid, k=5),
+            "pairwise_accuracy": pairwise_accuracy(test.y, scores, test.qid)}
+
+
+def _median_row(model, runs):
+    times = [run["fit_s"] for run in runs]
+    row = {"model": model, "repeats": len(runs), "fit_s": float(np.median(times)),
+           "fit_s_min": min(times), "fit_s_max": max(times), "pairs": runs[0]["pairs"]}
+    for key in METRICS:
+        values = [run[key] for run in runs if run[key] == run[key]]
+        row[key] = float(np.median(values)) if values else math.nan
+    if "converged" in runs[0]:
+        row["converged"] = all(run["converged"] for run in runs)
+    row["runs"] = runs
+    return row
+
+
+def run_rank_bench(train, test, *, alpha=1e-2, epochs=20, repeats=3, seed=0,
+                   learning_rate=None, eta0=None, reference=None, on_note=None, rows=None):
+    """Fit every model ``repeats`` times; one summary row per model.
+
+    Parameters
+    ----------
+    train, test : Dataset
+        With ``qid``.
+    alpha : float
+    epochs : int
+        SVMRank's ``max_iter``: ``epochs x n_samples`` pair steps.
+    repeats : int
+    seed : int
+        Repeat ``r`` uses ``seed + r``.
+    learning_rate, eta0 :
+        SVMRank's schedule (None: ``optimal``).
+    reference : bool, optional
+        Run the LinearSVC reference (None: when scikit-learn is installed and the
+        training set has at most :data:`MAX_REFERENCE_PAIRS` pairs).
+    on_note : callable, optional
+        Called with a one-line note (why the reference did not run, or did not converge).
+    rows : list, optional
+        Rows are appended here as they finish, so a caller keeps them on Ctrl-C.
+
+    Returns
+    -------
+    list of dict
+        ``model, repeats, fit_s (median), fit_s_min, fit_s_max, pairs, objective,
+        ndcg@10, ndcg@5, pairwise_accuracy`` (medians over repeats), ``runs`` (each
+        repeat's values) and, for the reference, ``converged``.
+    """
+    note = on_note or (lambda text: None)
+    rows = [] if rows is None else rows
+    sampler = PairSampler(train.y, train.qid)
+    start_avg = average_from(train.n_samples, epochs)
+    variants = [("svmrank", False), ("svmrank-avg", start_avg)]
+    # the first fit in a process loads (or compiles) the kernels and imports liblinear:
+    # not part of a fit's time; warm up on a few queries
+    warm = _few_queries(train, sampler)
+    for _, average in variants:
+        _svmrank(alpha, 1, average, learning_rate, eta0, seed).fit(warm.X, warm.y, qid=warm.qid)
+    for name, average in variants:
+        runs = []
+        for repeat in range(repeats):
+            model = _svmrank(alpha, epochs, average, learning_rate, eta0, seed + repeat)
+            started = time.perf_counter()
+            model.fit(train.X, train.y, qid=train.qid)
+            elapsed = time.perf_counter() - started
+            runs.append({"seed": seed + repeat, "fit_s": elapsed,
+                         "pairs": epochs * train.n_samples,
+                         "objective": pair_objective(train.X, train.y, train.qid, model.coef_,
+                                                     alpha, sampler),
+                         **_metrics(test, model.decision_function(test.X))})
+        rows.append(_median_row(name, runs))
+    if reference is None:
+        if _sklearn() is None:
+            note("linearsvc skipped: scikit-learn is not installed")
+            reference = False
+        elif sampler.n_pairs > MAX_REFERENCE_PAIRS:
+            note(f"linearsvc skipped: {sampler.n_pairs:,} pairs to build (more than "
+                 f"{MAX_REFERENCE_PAIRS:,})")
+            reference = False
+        else:
+            reference = True
+    if reference:
+        reference_fit(warm, alpha, seed)
+        runs = []
+        for repeat in range(repeats):
+            started = time.perf_counter()  # building the pairs is part of the fit
+            coef, n_pairs, converged = reference_fit(train, alpha, seed + repeat)
+            elapsed = time.perf_counter() - started
+            runs.append({"seed": seed + repeat, "fit_s": elapsed, "pairs": n_pairs,
+                         "converged": converged,
+                         "objective": pair_objective(train.X, train.y, train.qid, coef,
+                                                     alpha, sampler),
+                         **_metrics(test, np.asarray(test.X @ coef).ravel())})
+        row = _median_row("linearsvc", runs)
+        if not row["converged"]:
+            note("linearsvc stopped at its iteration limit (100,000): its objective is not "
+                 "the optimum")
+        rows.append(row)
+    return rows
+
+
+def _cell(value, spec):
+    return "-" if value is None or value != value else format(value, spec)
+
+
+def format_rank_table(rows, n_pairs=None):
+    """The ``--task rank`` table: one line per model (the medians of :func:`run_rank_bench`)."""
+    header = ["model", "fit s", "pairs", "objective", "NDCG@10", "NDCG@5", "pair acc."]
+    lines = [[row["model"], f"{row['fit_s']:.3f}", f"{row['pairs']:,}",
+              _cell(row["objective"], ".6f"), _cell(row["ndcg@10"], ".4f"),
+              _cell(row["ndcg@5"], ".4f"), _cell(row["pairwise_accuracy"], ".4f")]
+             for row in rows]
+    text = [columns(header, lines).rstrip("\n")]
+    repeats = rows[0]["repeats"] if rows else 0
+    text.append("pairs: drawn by svmrank (epochs x rows)"
+                + (f" from the training set's {n_pairs:,}" if n_pairs is not None else "")
+                + ", built by linearsvc")
+    text.append(f"medians over {repeats} seed{'s' if repeats != 1 else ''}; objective: SVM-Rank's on the training pairs; "
+                "NDCG and pairwise accuracy on the test queries")
+    return "\n".join(text) + "\n"
+
+
+def write_rank_results(out_dir, config, rows, machine, **extra):
+    """Write ``results.json`` (config, machine, rows, ``extra`` keys) into ``out_dir``, atomically."""
+    out_dir = Path(out_dir)
+    results = {"task": "rank", "config": config, "machine": machine, "rows": rows, **extra}
+    with atomic_write(out_dir / "results.json") as handle:
+        json.dump(json_safe(results), handle, indent=2)
+        handle.write("\n")
+    return out_dir / "results.json"
