@@ -118,12 +118,13 @@ def test_ovr_in_parallel_equals_one_after_the_other():
 
 
 def test_hogwild_driver_trains_each_class_in_turn():
-    """Measured training accuracy: sync 0.86 to 0.91 over seeds 0-4; Hogwild! with
-    2 threads 0.87 to 0.91 over 12 runs of seed 0."""
+    """Measured training accuracy with 1/sqrt(t) steps: sync 0.902-0.903 over seeds 0-4,
+    Hogwild! with 2 threads 0.901-0.902 over 20 runs of seed 0. (Bottou's schedule starts
+    ~100x above the stable step on these rows: 0.82-0.91 over 20 Hogwild! runs.)"""
     X, y = make_classification(2000, 8, n_informative=5, n_classes=3, class_sep=2.0,
                                random_state=0)
     clf = quietly(psgd.SGDClassifier(loss="log_loss", driver="hogwild", n_workers=2,
-                                     random_state=0), X, y)
+                                     learning_rate="inverse_sqrt", random_state=0), X, y)
     assert clf.score(X, y) > 0.85
     assert clf.coef_.shape == (3, 8)
     assert clf.__sklearn_tags__().non_deterministic
