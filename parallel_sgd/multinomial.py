@@ -116,8 +116,29 @@ class MultinomialProblem(Problem):
         gw, gb = self.loss_gradient(W, b)
         return gw + self.penalty.gradient(self._weights(W, b)[0]), gb
 
-    def hessian_product(self, *args, **kwargs):
-        raise NotImplementedError("MultinomialProblem has no Hessian products")
+    def hessian_product(self, W, b, VW, vb=None):
+        """Generalized Hessian of the smooth part times ``(VW, vb)``: ``(d, K)`` and ``(K,)``.
+
+        For softmax, row i's Hessian in its scores is ``diag(p_i) - p_i p_i^T`` (``p_i``
+        its class probabilities, ``dl/dscores + onehot(y_i)``); the hinge is piecewise
+        linear, so its generalized Hessian is zero and only the L2 term remains.
+        """
+        VW = self._weights(VW, vb)[0]
+        hw = self.penalty.l2 * VW
+        hb = np.zeros(self.n_classes)
+        if self.loss.is_smooth:
+            probabilities = self.loss.value_and_grad(self.decision_function(W, b), self.y)[1]
+            probabilities[np.arange(self.n_samples), self.y] += 1.0
+            U = self.decision_function(VW, vb)  # the direction's change of every score
+            R = probabilities * (U - (probabilities * U).sum(axis=1, keepdims=True))
+            if self.data.sample_weight is not None:
+                R *= self.data.sample_weight[:, None]
+            R /= self.n_samples
+            values, indices, indptr = data_arrays(self.data.X)
+            hw = hw + rmatmul(values, indices, indptr, R, self.n_features)
+            if self.fit_intercept:
+                hb = R.sum(axis=0)
+        return hw, hb
 
     def metric(self, W, b, data):
         """Accuracy of ``(W, b)`` on ``data``."""

@@ -100,6 +100,24 @@ def test_problem_objective_and_gradient(name, sparse):
             assert slope == pytest.approx(gw[j, k], abs=1e-6)
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_hessian_product_matches_finite_differences_of_the_gradient(sparse):
+    X, y, weights = make_data(weighted=True)
+    problem = make_problem(X, y, "softmax", 0.03, 0.0, weights, sparse)
+    rng = np.random.default_rng(3)
+    W, b = rng.normal(size=(7, 4)), rng.normal(size=4)
+    VW, vb = rng.normal(size=(7, 4)), rng.normal(size=4)
+    hw, hb = problem.hessian_product(W, b, VW, vb)
+    h = 1e-6
+    up, down = problem.gradient(W + h * VW, b + h * vb), problem.gradient(W - h * VW, b - h * vb)
+    np.testing.assert_allclose(hw, (up[0] - down[0]) / (2 * h), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(hb, (up[1] - down[1]) / (2 * h), rtol=1e-6, atol=1e-8)
+    hinge = make_problem(X, y, "multiclass_hinge", 0.03, 0.0, weights, sparse)
+    hw, hb = hinge.hessian_product(W, b, VW, vb)  # piecewise linear: the L2 term only
+    np.testing.assert_allclose(hw, 0.03 * VW)
+    assert not hb.any()
+
+
 def test_labels_are_class_indices_of_any_values():
     X, y, _ = make_data()
     labels = np.array(["d", "c", "b", "a"])[y]
