@@ -232,6 +232,13 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
         team = ProcessTeam(workers, state)
     else:
         team = ThreadTeam(workers)
+    return train_team(problem, trace, state, schedule, team, n_epochs, eval_every,
+                      random_state)
+
+
+def train_team(problem, trace, state, schedule, team, n_epochs, eval_every, random_state):
+    """The shared epoch loop on a team of workers that draw their own rows; the team is
+    closed afterwards, whatever happens."""
     try:
         team.warm_up()
         return train_epochs(problem, trace, state, schedule, team.run_steps, n_epochs=n_epochs,

@@ -14,7 +14,7 @@ from ..kernels.multiclass import multiclass_epoch
 from ..kernels.multiclass_hogwild import multiclass_replica_epoch, new_multiclass_replica
 from ..penalties import flush_cumulative_l1
 from .common import kernel_data, train_epochs
-from .hogwild import ThreadTeam, Workers, check_options
+from .hogwild import ThreadTeam, Workers, check_options, train_team
 from .sync import running_objective
 
 
@@ -171,12 +171,8 @@ def run_hogwild(problem, *, n_workers, n_epochs, batch_size, schedule, rule, ran
     workers = MultinomialWorkers(problem, rule, state, n_workers, merge_every, intercept_rate,
                                  merge_weights, random_state, shuffle)
     team = ThreadTeam(workers)
-    try:
-        team.warm_up()
-        return train_epochs(problem, trace, state, schedule, team.run_steps, n_epochs=n_epochs,
-                            eval_every=eval_every, random_state=random_state, shuffle=None)
-    finally:
-        team.close()
+    return train_team(problem, trace, state, schedule, team, n_epochs, eval_every,
+                      random_state)
 
 
 DRIVERS = {"sync": run_sync, "hogwild": run_hogwild}

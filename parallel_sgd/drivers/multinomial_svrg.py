@@ -17,7 +17,7 @@ from ..kernels.multiclass import rmatmul
 from ..kernels.multiclass_svrg import multiclass_inner_l2, multiclass_svrg_weights
 from .common import Result, kernel_data, positive_int
 from .multinomial import check_common
-from .svrg import PassCounter, default_steps
+from .svrg import PassCounter, default_steps, outer_loops, warm_up
 from .sync import numba_threads
 
 
@@ -94,32 +94,10 @@ def run_svrg(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random
     if intercept_init is not None:
         b[:] = np.broadcast_to(np.asarray(intercept_init, dtype=np.float64), (K,))
     solver = SoftmaxSVRG(problem, eta, eta_b)
-    solver.run(np.zeros(0, dtype=np.int64))  # compile before the clock
     rng = np.random.default_rng(random_state)
     counter = PassCounter(problem, trace, n_epochs, eval_every, eta)
     trace.record(W, b, epoch=0, n_updates=0, n_grad_evals=0)
     with numba_threads(n_workers):
-        while counter.evals + n < counter.budget:  # room for a snapshot and inner steps
-            with trace.clock:
-                solver.take_snapshot(W, b)
-                rows = rng.integers(0, n, m)
-            counter.evals += n
-            stop = counter.record(W, b)
-            position = 0
-            while position < m and not stop:
-                chunk = min(m - position, counter.room())
-                with trace.clock:
-                    done = solver.run(rows[position:position + chunk])
-                if done < chunk:
-                    raise counter.diverged(done)
-                position += chunk
-                counter.evals += chunk
-                counter.updates += chunk
-                stop = counter.record(*solver.weights())
-            with trace.clock:
-                W, b = solver.weights()
-            if stop:
-                break
-        else:
-            counter.record(W, b, final=True)
+        warm_up(solver, W, b)
+        W, b = outer_loops(solver, counter, trace, W, b, lambda: rng.integers(0, n, m))
     return Result(W, b, trace.rows, driver=trace.driver, config=chosen)

@@ -132,29 +132,45 @@ def warm_start_epoch(problem, w, b, eta, rng, intercept_rate):
     return done, *state.weights()
 
 
-class SerialInnerLoop:
-    """The inner loop on one model (the exact serial algorithm)."""
+class _InnerLoop:
+    """What both inner loops share: the snapshot, and the kernel config it completes
+    (``config[5]`` is the snapshot's intercept gradient)."""
 
-    def __init__(self, problem, data, snapshot, ratios):
-        self.data, self.snapshot, self.ratios = data, snapshot, ratios
-        self.model = kernels.new_model(problem.n_features)
+    def __init__(self, data, snapshot, ratios, config):
+        self.data, self.snapshot, self.ratios, self.config = data, snapshot, ratios, config
 
-    def start(self, w, b, eta):
-        kernels.start_inner_loop(self.model, w, b, self.snapshot.mu, eta)
-
-    def run(self, rows, config):
-        """Inner steps over ``rows``; returns how many were done."""
-        return kernels.inner_steps(self.data, self.model, self.snapshot.derivs, config, rows,
-                                   self.ratios)
-
-    def weights(self, config, out):
-        return kernels.current_weights(self.model, config, out), float(self.model[3][0])
+    def take_snapshot(self, w, b):
+        """Snapshot at ``(w, b)`` and start an inner loop there."""
+        self.snapshot.take(w, b)
+        self.config = self.config[:5] + (self.snapshot.mu_b,)
+        self.start(w, b, self.config[1])
 
     def close(self):
         pass
 
 
-class AsyncInnerLoop:
+class SerialInnerLoop(_InnerLoop):
+    """The inner loop on one model (the exact serial algorithm)."""
+
+    def __init__(self, problem, data, snapshot, ratios, config):
+        super().__init__(data, snapshot, ratios, config)
+        self.model = kernels.new_model(problem.n_features)
+
+    def start(self, w, b, eta):
+        kernels.start_inner_loop(self.model, w, b, self.snapshot.mu, eta)
+
+    def run(self, rows):
+        """Inner steps over ``rows``; returns how many were done."""
+        return kernels.inner_steps(self.data, self.model, self.snapshot.derivs, self.config,
+                                   rows, self.ratios)
+
+    def weights(self):
+        """``(w, b)`` now, as new arrays."""
+        out = np.empty_like(self.model[0])
+        return kernels.current_weights(self.model, self.config, out), float(self.model[3][0])
+
+
+class AsyncInnerLoop(_InnerLoop):
     """The inner loop on ``n_workers`` threads, each stepping on a private replica and
     merging into the shared weights every ``merge_every`` steps (the Hogwild! driver's
     replica scheme and frequency-weighted merges, :mod:`.hogwild`). Every worker
@@ -162,8 +178,8 @@ class AsyncInnerLoop:
     what that many serial steps from the same point would have; the optimum stays a
     fixed point (every replica's change is zero there)."""
 
-    def __init__(self, problem, data, snapshot, ratios, n_workers, merge_every):
-        self.data, self.snapshot, self.ratios = data, snapshot, ratios
+    def __init__(self, problem, data, snapshot, ratios, config, n_workers, merge_every):
+        super().__init__(data, snapshot, ratios, config)
         d = problem.n_features
         self.shared = (np.zeros(d), np.zeros(1))
         self.c = np.zeros(d)  # eta * mu: read by every replica
@@ -181,19 +197,19 @@ class AsyncInnerLoop:
         self.shared[1][0] = b
         self.c[:] = eta * self.snapshot.mu
 
-    def _work(self, worker, rows, config):
+    def _work(self, worker, rows):
         replica, base = self.replicas[worker]
         return kernels.replica_inner_steps(
-            self.data, self.shared, replica, base, self.snapshot.derivs, config, rows,
+            self.data, self.shared, replica, base, self.snapshot.derivs, self.config, rows,
             self.ratios, self.merge_every, self.shares, 1.0 / len(self.replicas))
 
-    def run(self, rows, config):
+    def run(self, rows):
         k = len(self.replicas)
         bounds = np.linspace(0, len(rows), k + 1).round().astype(np.int64)
-        futures = [self.pool.submit(self._work, w, rows[bounds[w]:bounds[w + 1]], config)
+        futures = [self.pool.submit(self._work, w, rows[bounds[w]:bounds[w + 1]])
                    for w in range(1, k)]
         try:
-            done = [self._work(0, rows[:bounds[1]], config)]
+            done = [self._work(0, rows[:bounds[1]])]
         finally:
             done += [future.result() for future in futures]
         for w, count in enumerate(done):
@@ -201,9 +217,8 @@ class AsyncInnerLoop:
                 return int(bounds[w] + count)
         return len(rows)
 
-    def weights(self, config, out):
-        out[:] = self.shared[0]
-        return out, float(self.shared[1][0])
+    def weights(self):
+        return self.shared[0].copy(), float(self.shared[1][0])
 
     def close(self):
         self.pool.shutdown(wait=True)
@@ -277,14 +292,20 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     b = float(intercept_init or 0.0)
     data = kernel_data(problem)
     snapshot = Snapshot(problem, data)
-    inner = (SerialInnerLoop(problem, data, snapshot, ratios) if n_workers == 1 else
-             AsyncInnerLoop(problem, data, snapshot, ratios, n_workers, merge_every))
+    inner = (SerialInnerLoop(problem, data, snapshot, ratios, config) if n_workers == 1 else
+             AsyncInnerLoop(problem, data, snapshot, ratios, config, n_workers, merge_every))
     rng = np.random.default_rng(random_state)
+
+    def draw_rows():
+        length = m if variant == "last" else int(rng.integers(1, m + 1))
+        return (rng.integers(0, n, length) if probabilities is None
+                else rng.choice(n, length, p=probabilities))
+
     counter = PassCounter(problem, trace, n_epochs, eval_every, eta)
     trace.record(w, b, epoch=0, n_updates=0, n_grad_evals=0)
     try:
         with numba_threads(n_workers):
-            _warm_up(inner, snapshot, config, w, b, eta)
+            warm_up(inner, w, b)
             if warm_start:
                 with trace.clock:
                     done, w, b = warm_start_epoch(problem, w, b, eta, rng, intercept_rate)
@@ -293,33 +314,7 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
                 counter.evals += n
                 if counter.record(w, b):
                     return Result(w, b, trace.rows, driver=trace.driver, config=chosen)
-            while counter.evals + n < counter.budget:  # room for a snapshot and inner steps
-                with trace.clock:
-                    snapshot.take(w, b)
-                    inner.start(w, b, eta)
-                    config = config[:5] + (snapshot.mu_b,)
-                    length = m if variant == "last" else int(rng.integers(1, m + 1))
-                    rows = (rng.integers(0, n, length) if probabilities is None
-                            else rng.choice(n, length, p=probabilities))
-                counter.evals += n
-                stop = counter.record(w, b)
-                position = 0
-                while position < length and not stop:
-                    chunk = min(length - position, counter.room())
-                    with trace.clock:
-                        done = inner.run(rows[position:position + chunk], config)
-                    if done < chunk:
-                        raise counter.diverged(done)
-                    position += chunk
-                    counter.evals += chunk
-                    counter.updates += chunk
-                    stop = counter.record(*inner.weights(config, np.empty(d)))
-                with trace.clock:
-                    w, b = inner.weights(config, np.empty(d))
-                if stop:
-                    break
-            else:
-                counter.record(w, b, final=True)
+            w, b = outer_loops(inner, counter, trace, w, b, draw_rows)
     finally:
         inner.close()
     return Result(w, b, trace.rows, driver=trace.driver, config=chosen)
@@ -335,9 +330,43 @@ class _Step:
         return self.eta0
 
 
-def _warm_up(inner, snapshot, config, w, b, eta):
+def outer_loops(solver, counter, trace, w, b, draw_rows):
+    """Snapshots and inner loops until the pass budget is spent or the callback stops;
+    returns the final ``(w, b)``.
+
+    ``solver.take_snapshot(w, b)`` costs n evaluations and starts an inner loop of
+    the rows ``draw_rows()`` draws; ``solver.run(rows)`` runs them in stretches
+    between checkpoints (one evaluation each) and returns how many it did;
+    ``solver.weights()`` gives the current ``(w, b)``.
+    """
+    n = counter.n
+    while counter.evals + n < counter.budget:  # room for a snapshot and inner steps
+        with trace.clock:
+            solver.take_snapshot(w, b)
+            rows = draw_rows()
+        counter.evals += n
+        stop = counter.record(w, b)
+        position = 0
+        while position < len(rows) and not stop:
+            chunk = min(len(rows) - position, counter.room())
+            with trace.clock:
+                done = solver.run(rows[position:position + chunk])
+            if done < chunk:
+                raise counter.diverged(done)
+            position += chunk
+            counter.evals += chunk
+            counter.updates += chunk
+            stop = counter.record(*solver.weights())
+        with trace.clock:
+            w, b = solver.weights()
+        if stop:
+            return w, b
+    counter.record(w, b, final=True)
+    return w, b
+
+
+def warm_up(solver, w, b):
     """Compile (or load) every kernel before the clock starts."""
-    snapshot.take(w, b)
-    inner.start(w, b, eta)
-    inner.run(np.zeros(0, dtype=np.int64), config)
-    inner.weights(config, np.empty(w.shape[0]))
+    solver.take_snapshot(w, b)
+    solver.run(np.zeros(0, dtype=np.int64))
+    solver.weights()
