@@ -19,12 +19,16 @@ it runs the serial kernel, so its result equals ``driver="sync"`` exactly.
 Every update rule is supported: their state is per coordinate and is merged like
 the weights. Mini-batches are not (``batch_size`` must be 1).
 """
-from concurrent.futures import ThreadPoolExecutor
+import os
+import threading
+import time
 
 import numpy as np
 
 from ..errors import check_choice
-from ..kernels.hogwild import locked_epoch, new_replica, replica_epoch
+from ..kernels.handoff import (FAILED, GO, counts, finish, new_sync, publish, seed_worker,
+                               wait_all, write_plan)
+from ..kernels.hogwild import locked_serve, new_replica, replica_serve
 from . import sync
 from .common import ModelState, kernel_config, kernel_data, train_epochs
 
@@ -90,10 +94,11 @@ class Workers:
 
     Worker ``w`` owns the rows at epoch positions ``p % n_workers == w`` (a random
     assignment drawn once from ``random_state``, or the stored order with
-    ``shuffle=False``), and reshuffles them at the start of every epoch with its
-    own generator (``SeedSequence(random_state).spawn``), so no permutation is
-    drawn centrally. The epoch's step sizes are dealt out the same way: position
-    ``p`` of the epoch is worker ``p % n_workers``'s step ``p // n_workers``.
+    ``shuffle=False``), and reshuffles them at the start of every epoch, inside its
+    kernel, with its own Numba random stream (seeded from
+    ``SeedSequence(random_state).spawn``), so no permutation is drawn centrally.
+    The epoch's step sizes are dealt out the same way: position ``p`` of the epoch
+    is worker ``p % n_workers``'s step ``p // n_workers``.
     ``orders`` and ``etas`` hold every worker's rows and step sizes, worker ``w``'s
     at ``offsets[w]:offsets[w + 1]``.
     """
@@ -149,59 +154,145 @@ class Workers:
                   for w, ((a, b, _, _), count) in enumerate(zip(plans, done)) if count < b - a]
         return min(failed, default=len(etas))
 
-    def run_slice(self, worker, start, end, t_start):
-        """Worker ``worker``'s own steps ``start:end``; returns how many it completed."""
-        lo = self.offsets[worker]
-        rows = self.orders[lo + start:lo + end]
-        etas = self.etas[lo + start:lo + end]
+    def own_etas(self, worker):
+        """Worker ``worker``'s step sizes (a view of ``etas``), aligned with :meth:`own_rows`."""
+        return self.etas[self.offsets[worker]:self.offsets[worker + 1]]
+
+    def serve(self, worker, sync, spins):
+        """Run worker ``worker``'s calls as the hand-off ``sync`` deals them, until none
+        comes within ``spins`` pauses (:mod:`..kernels.handoff`)."""
+        rows, etas = self.own_rows(worker), self.own_etas(worker)
         if self.locked:
-            return locked_epoch(self.data, self.shared, self.config, rows, etas, t_start,
-                                self.lock)
+            return locked_serve(sync, worker, spins, rows, etas, self.data, self.shared,
+                                self.config, self.lock)
         replica, base = self.replicas[worker]
-        return replica_epoch(self.data, self.shared, replica, base, self.config, rows, etas,
-                             t_start, self.merge_every, self.lock, self.shares,
+        return replica_serve(sync, worker, spins, rows, etas, self.data, self.shared, replica,
+                             base, self.config, self.merge_every, self.lock, self.shares,
                              1.0 / self.n_workers, self.state_share, self.l1)
 
-    def make_replicas(self):
-        """Private replicas for workers that are threads of this process."""
+    def make_replicas(self, count=None):
+        """Private replicas for the first ``count`` workers (default: all), the ones that
+        run in this process."""
         if not self.locked and self.replicas is None:
-            self.replicas = [new_replica(self.shared) for _ in range(self.n_workers)]
+            self.replicas = [new_replica(self.shared) for _ in range(count or self.n_workers)]
+
+    def seeds(self):
+        """Each worker's seed for its Numba random stream (which reshuffles its rows)."""
+        return [int(stream.generate_state(1)[0]) for stream in self.streams]
 
 
-class ThreadTeam:
-    """``n_workers`` threads running :class:`Workers` steps in parallel, joined per call.
+def spin_budget(n_workers):
+    """Pauses a waiting worker spins before it sleeps: ~0.2 ms, or none when there are
+    more workers than cores (a spinning worker would hold a core another one needs)."""
+    return SPINS if n_workers <= available_cores() else 0
 
-    The calling thread is worker 0 (it is awake already; waking a pool thread costs
-    ~0.1 ms, which small problems pay at every checkpoint); the pool runs the rest.
+
+SPINS = 4096
+
+
+def available_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity API (macOS, Windows)
+        return os.cpu_count() or 1
+
+
+class Team:
+    """What every Hogwild! team shares: the calling thread is worker 0, the leader,
+    and workers 1.. (threads or processes) take their calls through the spin hand-off
+    of :mod:`..kernels.handoff` (a thread pool's wake-up per call cost ~0.1 ms here).
+
+    A subclass starts the workers with :meth:`_seed`'s seeds and ``self.sync``, and
+    defines ``_wake_workers`` (before and after each call is published),
+    ``_check_workers`` (raise when one died; called while the leader waits), ``_error``
+    (the error of a worker that answered ``FAILED``) and ``close``.
+    """
+
+    def __init__(self, workers, sync):
+        self.workers = workers
+        self.sync = sync
+        self.generation = 0
+        self.spins = spin_budget(workers.n_workers)
+        self.seeds = workers.seeds()
+        seed_worker(self.seeds[0])  # the leader's stream lives in the calling thread
+
+    def run_steps(self, rows, etas, first_step):
+        self._wake_workers()  # first: the OS wake-up overlaps the planning below
+        plans = self.workers.plan(etas, first_step)
+        for w, plan in enumerate(plans):
+            write_plan(self.sync, w, *plan)
+        self.generation += 1
+        publish(self.sync, self.generation)
+        self._wake_workers()  # again: a worker that gave up spinning meanwhile sleeps
+        try:
+            self.workers.serve(0, self.sync, 0)
+        finally:
+            self._wait()
+        done = counts(self.sync, self.workers.n_workers)
+        for w in range(self.workers.n_workers):
+            if done[w] == FAILED:
+                raise self._error(w)
+        return self.workers.first_failure(etas, first_step, plans, done)
+
+    def _wait(self):
+        """Until every worker answered this generation: spin, or sleep when oversubscribed."""
+        k, spins = self.workers.n_workers, max(self.spins, 1)
+        while not wait_all(self.sync, k, self.generation, spins):
+            self._check_workers()
+            if not self.spins:
+                time.sleep(20e-6)
+
+    def warm_up(self):
+        """Compile (or load) the leader's kernel before any clock starts."""
+        self.workers.serve(0, self.sync, 0)
+
+
+class ThreadTeam(Team):
+    """A :class:`Team` whose workers are threads of this process, living as long as it.
+
+    A worker that raises answers ``FAILED``; the leader re-raises its error.
     """
 
     def __init__(self, workers):
-        self.workers = workers
         workers.make_replicas()
-        self.rngs = [np.random.default_rng(s) for s in workers.streams]
-        self.pool = ThreadPoolExecutor(max_workers=workers.n_workers - 1,
-                                       thread_name_prefix="psgd-hogwild")
+        super().__init__(workers, new_sync(workers.n_workers))
+        self.wake = [threading.Event() for _ in range(workers.n_workers)]
+        self.errors = {}
+        self.stopping = False
+        self.threads = [threading.Thread(target=self._serve_forever, args=(w,), daemon=True,
+                                         name=f"psgd-hogwild-{w}")
+                        for w in range(1, workers.n_workers)]
+        for thread in self.threads:
+            thread.start()
 
-    def _work(self, worker, start, end, t_start, reshuffle):
-        if reshuffle:  # Generator.shuffle releases the GIL: workers shuffle in parallel
-            self.rngs[worker].shuffle(self.workers.own_rows(worker))
-        return self.workers.run_slice(worker, start, end, t_start)
+    def _serve_forever(self, worker):
+        seed_worker(self.seeds[worker])
+        while True:
+            self.wake[worker].wait()
+            self.wake[worker].clear()
+            if self.stopping:
+                return
+            try:
+                self.workers.serve(worker, self.sync, self.spins)
+            except BaseException as error:  # noqa: B036 -- the leader re-raises it
+                self.errors[worker] = error
+                finish(self.sync, worker, self.sync[GO], FAILED)
 
-    def run_steps(self, rows, etas, first_step):
-        plans = self.workers.plan(etas, first_step)
-        futures = [self.pool.submit(self._work, w, *plan) for w, plan in enumerate(plans)
-                   if w > 0]
-        try:
-            done = [self._work(0, *plans[0])]
-        finally:
-            done += [future.result() for future in futures]
-        return self.workers.first_failure(etas, first_step, plans, done)
+    def _wake_workers(self):
+        for event in self.wake[1:]:
+            event.set()
 
-    def warm_up(self):
-        self.workers.run_slice(0, 0, 0, 0)
+    def _check_workers(self):
+        """Threads do not die silently: a raising worker answers ``FAILED``."""
+
+    def _error(self, worker):
+        return self.errors.pop(worker)
 
     def close(self):
-        self.pool.shutdown(wait=True)
+        self.stopping = True
+        self._wake_workers()
+        for thread in self.threads:
+            thread.join()
 
 
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,

@@ -1,30 +1,33 @@
 """Hogwild! workers as processes sharing the data and the model through shared memory.
 
-The parent copies the shared model and the lock into shared memory once, and
-rebinds the driver's model to the shared copy, so checkpoints read what the
+The calling process is worker 0, the leader (as the calling thread is on
+threads); workers 1.. are processes. The parent copies the shared model, the
+lock and the hand-off array (:mod:`..kernels.handoff`) into shared memory once,
+and rebinds the driver's model to the shared copy, so checkpoints read what the
 workers write. The read-only data (rows, labels, penalty weights) is inherited
 by forked workers (its pages are never written, so never copied) and copied
-into shared memory only where processes are spawned. The workers' rows and step sizes live
-in two more shared arrays (:class:`~.hogwild.Workers` lays them out); for each
-stretch of steps between checkpoints the parent writes the step sizes and sends
-every worker a small command (which of its own steps to run). A worker
-reshuffles its own rows at each epoch start with its own random stream, runs
-the same kernel as a thread worker would on its own private replica, and
-answers with the number of steps it completed.
+into shared memory only where processes are spawned. The workers' rows and step
+sizes live in two more shared arrays (:class:`~.hogwild.Workers` lays them
+out). For each stretch of steps between checkpoints the leader writes the step
+sizes and every worker's plan, publishes the call, and wakes the workers that
+sleep with one byte down their pipe; a worker reshuffles its own rows at each
+epoch start with its own random stream and runs the same serve kernel as a
+thread worker, on its own private replica.
 
 A worker that raises reports the error, which the parent re-raises naming the
-worker; a worker that dies is noticed through its process sentinel and named
-too -- the run never hangs. Every segment is unlinked by the parent in
-:meth:`ProcessTeam.close`, which the driver calls after success, an exception
-or Ctrl-C.
+worker; a worker that dies is noticed through its exit code while the leader
+waits, and named too -- the run never hangs. Every segment is unlinked by the
+parent in :meth:`ProcessTeam.close`, which the driver calls after success, an
+exception or Ctrl-C.
 """
 import multiprocessing as mp
 import os
 import traceback
 from multiprocessing.connection import wait
 
-import numpy as np
 
+from ..kernels.handoff import FAILED, GO, finish, new_sync, seed_worker
+from .hogwild import Team
 from .shared_arrays import SharedArrays, attach
 
 FAULT_HOOK = "PSGD_HOGWILD_FAIL_WORKER"  # "<worker>:raise" or "<worker>:exit", for tests
@@ -48,10 +51,10 @@ def _inject_fault(worker):
 
 
 def _worker_main(worker, specs, inherited, settings, conn):
-    """Body of a worker process: attach, then run slices until told to stop."""
-    segments = []
+    """Body of a worker process: attach, then serve calls until told to stop."""
+    segments, sync = [], None
     try:
-        from ..kernels.hogwild import locked_epoch, new_replica, replica_epoch
+        from ..kernels.hogwild import locked_serve, new_replica, replica_serve
 
         arrays, segments = attach(specs)
         arrays.update(inherited)
@@ -59,29 +62,31 @@ def _worker_main(worker, specs, inherited, settings, conn):
                 arrays["sample_weight"])
         shared = (arrays["v"], arrays["scalars"], arrays["q"], arrays["rule_state"])
         config = (*settings["config"], arrays["penalty_weights"])
-        replica, base = new_replica(shared)
-        lock = arrays["lock"]
+        lock, sync = arrays["lock"], arrays["sync"]
         lo, hi = settings["offsets"][worker], settings["offsets"][worker + 1]
-        own_rows, own_etas = arrays["orders"][lo:hi], arrays["etas"][lo:hi]
-        rng = np.random.default_rng(settings["streams"][worker])
+        rows, etas = arrays["orders"][lo:hi], arrays["etas"][lo:hi]
+        seed_worker(settings["seeds"][worker])
+        if settings["locked"]:
+            def serve(spins):
+                locked_serve(sync, worker, spins, rows, etas, data, shared, config, lock)
+        else:
+            replica, base = new_replica(shared)
+
+            def serve(spins):
+                replica_serve(sync, worker, spins, rows, etas, data, shared, replica, base,
+                              config, settings["merge_every"], lock, arrays["shares"],
+                              settings["intercept_share"], settings["state_share"],
+                              settings["l1"])
+        serve(0)  # compile or load now, not in the first timed call (no call is pending)
         conn.send(("ready", None))
         while True:
-            message = conn.recv()
-            if message is None:
+            message = conn.recv_bytes()
+            while message == WAKE and conn.poll():
+                message = conn.recv_bytes()  # wake-ups queued while this worker spun
+            if message != WAKE:
                 break
-            start, end, t_start, reshuffle = message
             _inject_fault(worker)
-            if reshuffle:
-                rng.shuffle(own_rows)
-            rows, etas = own_rows[start:end], own_etas[start:end]
-            if settings["locked"]:
-                done = locked_epoch(data, shared, config, rows, etas, t_start, lock)
-            else:
-                done = replica_epoch(data, shared, replica, base, config, rows, etas, t_start,
-                                     settings["merge_every"], lock, arrays["shares"],
-                                     settings["intercept_share"], settings["state_share"],
-                                     settings["l1"])
-            conn.send(("done", int(done)))
+            serve(settings["spins"])
     except KeyboardInterrupt:
         pass
     except BaseException:
@@ -89,15 +94,19 @@ def _worker_main(worker, specs, inherited, settings, conn):
             conn.send(("error", traceback.format_exc()))
         except OSError:
             pass
+        if sync is not None:  # answer the call in progress, if any, so the leader stops waiting
+            finish(sync, worker, sync[GO], FAILED)
     finally:
         del segments  # detach; the parent unlinks
 
 
-class ProcessTeam:
-    """``n_workers`` processes running :class:`~.hogwild.Workers` slices."""
+WAKE, STOP = b"w", b"s"
+
+
+class ProcessTeam(Team):
+    """A :class:`~.hogwild.Team` whose workers 1.. are processes."""
 
     def __init__(self, workers, state):
-        self.workers = workers
         self.shm = SharedArrays()
         self.processes, self.conns = [], []
         # fork where there is one: workers inherit the compiled kernels (no JIT start-up)
@@ -106,13 +115,18 @@ class ProcessTeam:
         # needed after the fork.
         self.context = mp.get_context(start_method())
         try:
-            self._share(workers, state)
+            super().__init__(workers, self._share(workers, state))
+            workers.make_replicas(count=1)  # the leader's; each process makes its own
+            self.warm_up()  # before the fork, so forked workers inherit the loaded kernel
             self._start()
         except BaseException:
             self.close()
             raise
 
     def _share(self, workers, state):
+        """Move the model, the lock, the rows, the step sizes and the hand-off array into
+        shared memory (and the read-only data where workers are spawned); returns the
+        hand-off array."""
         X, indices, indptr, y, sample_weight = workers.data
         read_only = {"X": X, "indices": indices, "indptr": indptr, "y": y,
                      "sample_weight": sample_weight, "penalty_weights": workers.config[6],
@@ -128,13 +142,15 @@ class ProcessTeam:
             self.inherited = {}
             for key, array in read_only.items():
                 self.shm.put(key, array)
-        self.shm.put("lock", workers.lock)
+        workers.lock = self.shm.put("lock", workers.lock)
         state.v = self.shm.put("v", state.v)
         state.scalars = self.shm.put("scalars", state.scalars)
         state.q = self.shm.put("q", state.q)
         state.rule_state = self.shm.put("rule_state", state.rule_state)
+        workers.shared = state.arrays
         workers.orders = self.shm.put("orders", workers.orders)
         workers.etas = self.shm.put("etas", workers.etas)
+        return self.shm.put("sync", new_sync(workers.n_workers))
 
     def _start(self):
         context = self.context
@@ -143,8 +159,8 @@ class ProcessTeam:
                     "state_share": self.workers.state_share,
                     "intercept_share": 1.0 / self.workers.n_workers,
                     "offsets": [int(o) for o in self.workers.offsets],
-                    "streams": self.workers.streams}
-        for w in range(self.workers.n_workers):
+                    "seeds": self.seeds, "spins": self.spins}
+        for w in range(1, self.workers.n_workers):
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_worker_main, name=f"psgd-hogwild-{w}",
                                       args=(w, self.shm.specs, self.inherited, settings,
@@ -154,51 +170,52 @@ class ProcessTeam:
             child_end.close()
             self.processes.append(process)
             self.conns.append(parent_end)
-        self._gather()
+        for w in range(1, self.workers.n_workers):
+            self._receive(w, "ready")
+
+    def _receive(self, w, expected):
+        """Worker ``w``'s next message, which must be ``expected``; a report of an error
+        or a death raises WorkerError naming the worker."""
+        conn, process = self.conns[w - 1], self.processes[w - 1]
+        wait([conn, process.sentinel])
+        if not conn.poll():
+            raise self._died(w)
+        try:
+            kind, value = conn.recv()
+        except EOFError:
+            raise self._died(w) from None
+        if kind == "error":
+            raise WorkerError(f"hogwild worker {w} failed:\n{value}")
+        assert kind == expected, (kind, expected)
+        return value
 
     def _died(self, w):
-        process = self.processes[w]
+        process = self.processes[w - 1]
         process.join(timeout=1)
         return WorkerError(f"hogwild worker {w} (pid {process.pid}) died with exit code "
                            f"{process.exitcode}")
 
-    def _gather(self):
-        """One reply per worker, in worker order; a failure or death raises WorkerError."""
-        replies = {}
-        while len(replies) < len(self.conns):
-            pending = [w for w in range(len(self.conns)) if w not in replies]
-            conns = {self.conns[w]: w for w in pending}
-            sentinels = {self.processes[w].sentinel: w for w in pending}
-            for ready in wait(list(conns) + list(sentinels)):
-                if ready in conns:
-                    w = conns[ready]
-                    try:
-                        kind, value = ready.recv()
-                    except EOFError:
-                        raise self._died(w) from None
-                    if kind == "error":
-                        raise WorkerError(f"hogwild worker {w} failed:\n{value}")
-                    replies[w] = value
-                else:
-                    w = sentinels[ready]
-                    if w not in replies and not self.conns[w].poll():
-                        raise self._died(w)
-        return [replies[w] for w in range(len(self.conns))]
+    def _wake_workers(self):
+        for conn in self.conns:
+            conn.send_bytes(WAKE)
 
-    def run_steps(self, rows, etas, first_step):
-        plans = self.workers.plan(etas, first_step)
-        for conn, (a, b, t_start, reshuffle) in zip(self.conns, plans):
-            conn.send((int(a), int(b), int(t_start), bool(reshuffle)))
-        return self.workers.first_failure(etas, first_step, plans, self._gather())
+    def _check_workers(self):
+        """A worker that reported an error or died fails the run (its answer never comes)."""
+        for w, (conn, process) in enumerate(zip(self.conns, self.processes), start=1):
+            if conn.poll() or process.exitcode is not None:
+                self._receive(w, "error")
 
-    def warm_up(self):
-        """Workers compile (or load) their kernels while starting; nothing more to do."""
+    def _error(self, w):
+        try:
+            self._receive(w, "error")
+        except WorkerError as error:
+            return error
 
     def close(self):
         """Stop the workers and unlink every shared segment."""
         for conn in self.conns:
             try:
-                conn.send(None)
+                conn.send_bytes(STOP)
             except (OSError, BrokenPipeError):
                 pass
         for process in self.processes:

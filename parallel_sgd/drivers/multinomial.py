@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import DivergenceError
 from ..kernels.multiclass import multiclass_epoch
-from ..kernels.multiclass_hogwild import multiclass_replica_epoch, new_multiclass_replica
+from ..kernels.multiclass_hogwild import multiclass_replica_serve, new_multiclass_replica
 from ..penalties import flush_cumulative_l1
 from .common import kernel_data, train_epochs
 from .hogwild import ThreadTeam, Workers, check_options, train_team
@@ -136,13 +136,12 @@ class MultinomialWorkers(Workers):
                          merge_weights, random_state, shuffle)
         self.config = kernel_config(problem, intercept_rate, l1=0.0)  # merges apply L1
 
-    def run_slice(self, worker, start, end, t_start):
-        lo = self.offsets[worker]
+    def serve(self, worker, sync, spins):
         replica, base, scratch = self.replicas[worker]
-        return multiclass_replica_epoch(self.data, self.shared, replica, base, self.config,
-                                        self.orders[lo + start:lo + end],
-                                        self.etas[lo + start:lo + end], self.merge_every,
-                                        self.shares, 1.0 / self.n_workers, self.l1, scratch)
+        return multiclass_replica_serve(sync, worker, spins, self.own_rows(worker),
+                                        self.own_etas(worker), self.data, self.shared, replica,
+                                        base, self.config, self.merge_every, self.shares,
+                                        1.0 / self.n_workers, self.l1, scratch)
 
     def make_replicas(self):
         if self.replicas is None:

@@ -1,8 +1,13 @@
-"""A spinlock from LLVM atomics, for the ``locking="global"`` Hogwild baseline.
+"""LLVM atomics for Numba: a spinlock (the ``locking="global"`` Hogwild baseline) and
+the acquire/release loads and stores of the Hogwild team's spin hand-off.
 
-Numba has no CPU atomics (numba issue 2988), so a compare-and-swap and a
-release store are lowered to LLVM's ``cmpxchg`` and ``store atomic`` directly.
+Numba has no CPU atomics (numba issue 2988), so a compare-and-swap, a release
+store and an acquire load are lowered to LLVM's ``cmpxchg``, ``store atomic`` and
+``load atomic`` directly.
 """
+import platform
+
+from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
@@ -68,3 +73,33 @@ def _release(lock):
     if isinstance(lock, types.NoneType):
         return lambda lock: None
     return lambda lock: release_store(lock, 0, 0)
+
+
+@intrinsic
+def acquire_load(typingctx, array, index):
+    """``array[index]`` read with acquire ordering (sees what a release store published)."""
+    sig = array.dtype(array, index)
+
+    def codegen(context, builder, signature, args):
+        ptr = _element_pointer(context, builder, signature, args)
+        return builder.load_atomic(ptr, "acquire", 8)
+
+    return sig, codegen
+
+
+@intrinsic
+def spin_pause(typingctx):
+    """A spin-wait hint (x86 ``pause``; nothing elsewhere): a spinning core yields
+    resources to its sibling and leaves the loop without a memory-order flush."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        if PAUSE is not None:
+            fnty = ir.FunctionType(ir.VoidType(), [])
+            builder.call(cgutils.get_or_insert_function(builder.module, fnty, PAUSE), [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+PAUSE = "llvm.x86.sse2.pause" if platform.machine().lower() in ("x86_64", "amd64") else None

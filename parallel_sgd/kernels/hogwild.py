@@ -38,11 +38,11 @@ workers (16 threads: 3.8x the speed of one).
 ``locked_epoch`` is the opposite baseline: every step on the shared model under
 one global lock (the paper's round-robin/AIG comparison).
 """
-import numpy as np
 
 from .._jit import jit
 from ..penalties import soft_threshold
 from .atomics import acquire, release
+from .handoff import finish, next_job, private_copy
 from .sgd import B, SCALE, U, sgd_epoch
 
 
@@ -150,12 +150,38 @@ def locked_epoch(data, shared, config, order, etas, t_start, lock):
 
 
 def new_replica(shared):
-    """A worker's replica and merge base, shaped like the shared model.
-
-    Separate allocations, so two workers never write the same cache line.
-    """
+    """A worker's replica and merge base, shaped like the shared model, each array on
+    cache lines of its own (:func:`.handoff.private_copy`)."""
     V, shared_scalars, _, shared_state = shared
-    replica = (np.zeros_like(V), shared_scalars.copy(), np.zeros_like(V),
-               np.zeros_like(shared_state))
-    base = (np.zeros_like(V), shared_scalars.copy(), np.zeros_like(shared_state))
+    replica = (private_copy(V, 0), private_copy(shared_scalars), private_copy(V, 0),
+               private_copy(shared_state, 0))
+    base = (private_copy(V, 0), private_copy(shared_scalars), private_copy(shared_state, 0))
     return replica, base
+
+
+@jit
+def replica_serve(sync, worker, spins, rows, etas, data, shared, replica, base, config,
+                  merge_every, lock, shares, intercept_share, state_share, l1):
+    """Worker ``worker``'s calls of :func:`replica_epoch` on its own ``rows`` and
+    ``etas``, as the team's hand-off (:mod:`.handoff`) deals them, until none comes
+    within ``spins`` pauses."""
+    while True:
+        generation, start, end, t_start = next_job(sync, worker, rows, spins)
+        if generation == 0:
+            return
+        done = replica_epoch(data, shared, replica, base, config, rows[start:end],
+                             etas[start:end], t_start, merge_every, lock, shares,
+                             intercept_share, state_share, l1)
+        finish(sync, worker, generation, done)
+
+
+@jit
+def locked_serve(sync, worker, spins, rows, etas, data, shared, config, lock):
+    """:func:`replica_serve` for the global-lock baseline (:func:`locked_epoch`)."""
+    while True:
+        generation, start, end, t_start = next_job(sync, worker, rows, spins)
+        if generation == 0:
+            return
+        done = locked_epoch(data, shared, config, rows[start:end], etas[start:end], t_start,
+                            lock)
+        finish(sync, worker, generation, done)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._jit import jit
 from ..penalties import soft_threshold
+from .handoff import finish, next_job, private_copy
 from .multiclass import SCALE, U, multiclass_epoch
 
 
@@ -83,7 +84,22 @@ def multiclass_replica_epoch(data, shared, replica, base, config, order, etas, m
 def new_multiclass_replica(shared):
     """A worker's replica, merge base and scratch, shaped like the shared model."""
     V, scalars, _, b = shared
-    replica = (np.zeros_like(V), scalars.copy(), np.zeros_like(V), b.copy())
-    base = (np.zeros_like(V), b.copy())
-    scratch = (np.zeros(b.shape[0]), np.zeros(b.shape[0]))
+    replica = (private_copy(V, 0), private_copy(scalars), private_copy(V, 0), private_copy(b))
+    base = (private_copy(V, 0), private_copy(b))
+    scratch = (private_copy(np.zeros(b.shape[0])), private_copy(np.zeros(b.shape[0])))
     return replica, base, scratch
+
+
+@jit
+def multiclass_replica_serve(sync, worker, spins, rows, etas, data, shared, replica, base,
+                             config, merge_every, shares, intercept_share, l1, scratch):
+    """Worker ``worker``'s calls of :func:`multiclass_replica_epoch`, as the team's
+    hand-off deals them (see :func:`.hogwild.replica_serve`)."""
+    while True:
+        generation, start, end, _ = next_job(sync, worker, rows, spins)
+        if generation == 0:
+            return
+        done = multiclass_replica_epoch(data, shared, replica, base, config, rows[start:end],
+                                        etas[start:end], merge_every, shares,
+                                        intercept_share, l1, scratch)
+        finish(sync, worker, generation, done)
