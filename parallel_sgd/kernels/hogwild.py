@@ -67,7 +67,7 @@ def merge_replica(shared, replica, base, lock, shares, intercept_share, state_sh
     0.7-2.4e-3.)
     """
     V, shared_scalars, _, shared_state = shared
-    v, scalars, q, state = replica
+    v, scalars, _, state = replica
     base_v, base_scalars, base_state = base
     scale = scalars[SCALE]
     acquire(lock)
@@ -78,7 +78,6 @@ def merge_replica(shared, replica, base, lock, shares, intercept_share, state_sh
         V[j] = fresh
         v[j] = fresh
         base_v[j] = fresh
-        q[j] = 0.0
     fresh = shared_scalars[B] + intercept_share * (scalars[B] - base_scalars[B])
     shared_scalars[B] = fresh
     scalars[B] = fresh
@@ -121,10 +120,13 @@ def replica_epoch(data, shared, replica, base, config, order, etas, t_start, mer
                   shares, intercept_share, state_share, l1):
     """Serial steps on the worker's replica over rows ``order``, merging every
     ``merge_every`` steps and at the end; returns the steps done (fewer when a
-    prediction stopped being finite). The replica is first reloaded from the
-    shared model, which the other workers' last merges have changed. ``config``
-    must have no L1 part: the L1 strength ``l1`` is applied at merges."""
-    load_replica(shared, replica, base, lock)
+    prediction stopped being finite). ``config`` must have no L1 part (so the
+    replica's ``q`` is never used): the L1 strength ``l1`` is applied at merges.
+
+    The replica is not reloaded first: its last merge reloaded it, so it misses only
+    the other workers' merges since -- the staleness it has between merges anyway.
+    Reloading every call cost news20 (62k weights) 38 us on top of the 4 merges of
+    66 us each in a worker's 1.4 ms half epoch."""
     m = order.shape[0]
     for start in range(0, m, merge_every):
         end = min(m, start + merge_every)
@@ -150,12 +152,13 @@ def locked_epoch(data, shared, config, order, etas, t_start, lock):
 
 
 def new_replica(shared):
-    """A worker's replica and merge base, shaped like the shared model, each array on
+    """A worker's replica and merge base, loaded from the shared model, each array on
     cache lines of its own (:func:`.handoff.private_copy`)."""
     V, shared_scalars, _, shared_state = shared
     replica = (private_copy(V, 0), private_copy(shared_scalars), private_copy(V, 0),
                private_copy(shared_state, 0))
     base = (private_copy(V, 0), private_copy(shared_scalars), private_copy(shared_state, 0))
+    load_replica(shared, replica, base, None)
     return replica, base
 
 

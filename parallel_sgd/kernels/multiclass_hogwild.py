@@ -23,7 +23,7 @@ from .multiclass import SCALE, U, multiclass_epoch
 def merge_multiclass_replica(shared, replica, base, shares, intercept_share, l1_threshold):
     """Add the replica's change since its last merge to the shared model; reload it."""
     V, _, _, shared_b = shared
-    v, scalars, q, b = replica
+    v, scalars, _, b = replica
     base_v, base_b = base
     scale = scalars[SCALE]
     K = b.shape[0]
@@ -36,7 +36,6 @@ def merge_multiclass_replica(shared, replica, base, shares, intercept_share, l1_
             V[t] = fresh
             v[t] = fresh
             base_v[t] = fresh
-            q[t] = 0.0
     for k in range(K):
         fresh = shared_b[k] + intercept_share * (b[k] - base_b[k])
         shared_b[k] = fresh
@@ -67,8 +66,8 @@ def multiclass_replica_epoch(data, shared, replica, base, config, order, etas, m
     """Serial steps on the worker's replica over rows ``order``, merging every
     ``merge_every`` steps and at the end; returns the steps done (fewer when a
     score stopped being finite). ``config`` must have no L1 part: the L1 strength
-    ``l1`` is applied at merges."""
-    load_multiclass_replica(shared, replica, base)
+    ``l1`` is applied at merges. As in :func:`.hogwild.replica_epoch`, the replica's
+    last merge reloaded it."""
     m = order.shape[0]
     for start in range(0, m, merge_every):
         end = min(m, start + merge_every)
@@ -82,11 +81,12 @@ def multiclass_replica_epoch(data, shared, replica, base, config, order, etas, m
 
 
 def new_multiclass_replica(shared):
-    """A worker's replica, merge base and scratch, shaped like the shared model."""
+    """A worker's replica (loaded from the shared model), merge base and scratch."""
     V, scalars, _, b = shared
     replica = (private_copy(V, 0), private_copy(scalars), private_copy(V, 0), private_copy(b))
     base = (private_copy(V, 0), private_copy(b))
     scratch = (private_copy(np.zeros(b.shape[0])), private_copy(np.zeros(b.shape[0])))
+    load_multiclass_replica(shared, replica, base)
     return replica, base, scratch
 
 
