@@ -183,10 +183,13 @@ class Problem:
             return scores
         return self.classes[(scores > 0).astype(np.intp)]
 
-    def objective(self, w, b=0.0):
-        """``P(w, b)`` as defined in the module docstring."""
+    def objective(self, w, b=0.0, margins=None):
+        """``P(w, b)`` as defined in the module docstring; ``margins``, if given, must be
+        ``X w + b`` (computed elsewhere, e.g. by a driver's own workers)."""
         w, b = self._weights(w, b)
-        losses = self.loss.value(self.decision_function(w, b), self.y)
+        if margins is None:
+            margins = self.decision_function(w, b)
+        losses = self.loss.value(margins, self.y)
         weights = self.data.sample_weight
         risk = np.mean(losses if weights is None else weights * losses)
         return float(risk + self.penalty.value(w))

@@ -64,6 +64,9 @@ class Trace:
         self.callback = callback
         self.clock = SolverClock()
         self.rows = []
+        # ``margins(w, b) -> X w + b``: a driver whose own workers compute the checkpoint
+        # pass (Hogwild!'s team) sets it while it trains; None: the problem's pass
+        self.margins = None
         if test is not None:
             problem.encode_targets(test)  # fail early on labels the problem does not know
 
@@ -71,7 +74,10 @@ class Trace:
         """Evaluate ``(w, b)`` (clock paused) and append a row; returns True to stop."""
         was_running = self.clock.running
         self.clock.stop()
-        objective = self.problem.objective(w, b)
+        if self.margins is None:
+            objective = self.problem.objective(w, b)
+        else:
+            objective = self.problem.objective(w, b, margins=self.margins(w, b))
         row = {
             "driver": self.driver,
             "n_workers": self.n_workers,

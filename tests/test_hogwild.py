@@ -97,6 +97,28 @@ def test_every_rule_and_penalty_trains_on_two_workers(backend, optimizer, option
     assert runs["hogwild"] < 3 * runs["sync"] + 1e-3, runs
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("locking", ["none", "global"])
+def test_checkpoints_are_evaluated_by_the_team(backend, locking, monkeypatch):
+    """The checkpoints' margins come from the workers (no other thread pool competes
+    with them for the cores) and give the objective the problem's own pass gives."""
+    problem = synthetic(l1_ratio=0.5)
+    own_pass = psgd.Problem.decision_function
+    calls = []
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return own_pass(self, *args, **kwargs)
+
+    monkeypatch.setattr(psgd.Problem, "decision_function", counted)
+    result = psgd.fit(problem, driver="hogwild", n_workers=2, backend=backend, n_epochs=2,
+                      locking=locking, eval_every=0.5)
+    assert len(result.trace) == 5 and calls == []
+    assert result.objective == pytest.approx(problem.objective(result.coef, result.intercept),
+                                             rel=1e-12)
+    assert len(calls) == 1
+
+
 def test_merged_averages_of_squares_stay_nonnegative():
     """Another worker merged twice since this replica's reload, each time with a
     smaller average of squares: adding this replica's (negative) change must not take
@@ -157,7 +179,8 @@ def _record_team_calls(n_workers, random_state):
 
     def record(w, sync, spins):  # stands in for the serve kernel
         while True:
-            generation, a, b, _ = next_job(sync, w, workers.own_rows(w), spins)
+            generation, _, a, b, _ = next_job(sync, w, workers.own_rows(w), workers.rngs[w],
+                                              spins)
             if generation == 0:
                 return
             seen.extend(workers.own_rows(w)[a:b])
@@ -191,7 +214,6 @@ def test_workers_own_a_shard_and_a_stream_and_share_every_epoch_exactly(n_worker
     workers, epoch_orders = _record_team_calls(n_workers, random_state=3)
     assert (epoch_orders[0] != epoch_orders[1]).mean() > 0.9  # reshuffled every epoch
     assert len({stream.spawn_key for stream in workers.streams}) == n_workers
-    assert len(set(workers.seeds())) == n_workers
     _, again = _record_team_calls(n_workers, random_state=3)
     np.testing.assert_array_equal(np.array(again), np.array(epoch_orders))
     _, other = _record_team_calls(n_workers, random_state=4)
@@ -271,18 +293,22 @@ def test_a_failing_worker_fails_the_run_and_frees_memory(fault, n_workers, match
     assert _no_segments_left()
 
 
-def test_a_failing_thread_worker_fails_the_run_with_its_error(monkeypatch):
+@pytest.mark.parametrize("failing", [{1}, {0, 1}])
+def test_a_failing_thread_worker_fails_the_run_with_its_error(failing, monkeypatch):
+    """Whether a worker raises in a call or before it saw one (its error then answers
+    no call: the leader must notice it anyway), the run fails with that error and
+    every worker thread is gone."""
     import threading
     from parallel_sgd.drivers.hogwild import Workers
     serve = Workers.serve
 
-    def failing(self, worker, sync, spins):
-        if worker == 1:
-            raise RuntimeError("worker 1 broke")
+    def failing_serve(self, worker, sync, spins):
+        if worker in failing:
+            raise RuntimeError(f"worker {worker} broke")
         return serve(self, worker, sync, spins)
 
-    monkeypatch.setattr(Workers, "serve", failing)
-    with pytest.raises(RuntimeError, match="worker 1 broke"):
+    monkeypatch.setattr(Workers, "serve", failing_serve)
+    with pytest.raises(RuntimeError, match=r"worker [01] broke"):
         psgd.fit(synthetic(), driver="hogwild", n_workers=2, n_epochs=2)
     assert not [t for t in threading.enumerate() if t.name.startswith("psgd-hogwild")]
 

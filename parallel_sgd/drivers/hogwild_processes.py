@@ -25,8 +25,10 @@ import os
 import traceback
 from multiprocessing.connection import wait
 
+import numpy as np
 
-from ..kernels.handoff import FAILED, GO, finish, new_sync, seed_worker
+
+from ..kernels.handoff import FAILED, GO, STOP, finish, new_sync, publish
 from .hogwild import Team
 from .shared_arrays import SharedArrays, attach
 
@@ -65,16 +67,18 @@ def _worker_main(worker, specs, inherited, settings, conn):
         lock, sync = arrays["lock"], arrays["sync"]
         lo, hi = settings["offsets"][worker], settings["offsets"][worker + 1]
         rows, etas = arrays["orders"][lo:hi], arrays["etas"][lo:hi]
-        seed_worker(settings["seeds"][worker])
+        rng = np.random.default_rng(settings["streams"][worker])
+        probe = (arrays["point"], arrays["margins"])
         if settings["locked"]:
             def serve(spins):
-                locked_serve(sync, worker, spins, rows, etas, data, shared, config, lock)
+                locked_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, config,
+                             lock)
         else:
             replica, base = new_replica(shared)
 
             def serve(spins):
-                replica_serve(sync, worker, spins, rows, etas, data, shared, replica, base,
-                              config, settings["merge_every"], lock, arrays["shares"],
+                replica_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, replica,
+                              base, config, settings["merge_every"], lock, arrays["shares"],
                               settings["intercept_share"], settings["state_share"],
                               settings["l1"])
         serve(0)  # compile or load now, not in the first timed call (no call is pending)
@@ -100,7 +104,7 @@ def _worker_main(worker, specs, inherited, settings, conn):
         del segments  # detach; the parent unlinks
 
 
-WAKE, STOP = b"w", b"s"
+WAKE, QUIT = b"w", b"q"  # down a worker's pipe: wake up; leave
 
 
 class ProcessTeam(Team):
@@ -150,6 +154,8 @@ class ProcessTeam(Team):
         workers.shared = state.arrays
         workers.orders = self.shm.put("orders", workers.orders)
         workers.etas = self.shm.put("etas", workers.etas)
+        workers.probe = (self.shm.put("point", workers.probe[0]),
+                         self.shm.put("margins", workers.probe[1]))
         return self.shm.put("sync", new_sync(workers.n_workers))
 
     def _start(self):
@@ -159,7 +165,7 @@ class ProcessTeam(Team):
                     "state_share": self.workers.state_share,
                     "intercept_share": 1.0 / self.workers.n_workers,
                     "offsets": [int(o) for o in self.workers.offsets],
-                    "seeds": self.seeds, "spins": self.spins}
+                    "streams": self.workers.streams, "spins": self.spins}
         for w in range(1, self.workers.n_workers):
             parent_end, child_end = context.Pipe()
             process = context.Process(target=_worker_main, name=f"psgd-hogwild-{w}",
@@ -182,7 +188,7 @@ class ProcessTeam(Team):
             raise self._died(w)
         try:
             kind, value = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # closed, or reset: it exited with our wake-ups unread
             raise self._died(w) from None
         if kind == "error":
             raise WorkerError(f"hogwild worker {w} failed:\n{value}")
@@ -196,8 +202,11 @@ class ProcessTeam(Team):
                            f"{process.exitcode}")
 
     def _wake_workers(self):
-        for conn in self.conns:
-            conn.send_bytes(WAKE)
+        for w, conn in enumerate(self.conns, start=1):
+            try:
+                conn.send_bytes(WAKE)
+            except OSError:  # its end is closed: it died, or reported an error and left
+                self._receive(w, "error")
 
     def _check_workers(self):
         """A worker that reported an error or died fails the run (its answer never comes)."""
@@ -213,9 +222,11 @@ class ProcessTeam(Team):
 
     def close(self):
         """Stop the workers and unlink every shared segment."""
+        if self.conns:
+            publish(self.sync, STOP)
         for conn in self.conns:
             try:
-                conn.send_bytes(STOP)
+                conn.send_bytes(QUIT)
             except (OSError, BrokenPipeError):
                 pass
         for process in self.processes:

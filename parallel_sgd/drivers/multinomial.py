@@ -135,13 +135,15 @@ class MultinomialWorkers(Workers):
         super().__init__(problem, rule, state, n_workers, merge_every, "none", intercept_rate,
                          merge_weights, random_state, shuffle)
         self.config = kernel_config(problem, intercept_rate, l1=0.0)  # merges apply L1
+        self.probe = None  # checkpoints score K classes: the problem's own pass does it
 
     def serve(self, worker, sync, spins):
         replica, base, scratch = self.replicas[worker]
         return multiclass_replica_serve(sync, worker, spins, self.own_rows(worker),
-                                        self.own_etas(worker), self.data, self.shared, replica,
-                                        base, self.config, self.merge_every, self.shares,
-                                        1.0 / self.n_workers, self.l1, scratch)
+                                        self.rngs[worker], self.own_etas(worker), self.data,
+                                        self.shared, replica, base, self.config,
+                                        self.merge_every, self.shares, 1.0 / self.n_workers,
+                                        self.l1, scratch)
 
     def make_replicas(self):
         if self.replicas is None:

@@ -103,3 +103,20 @@ def spin_pause(typingctx):
 
 
 PAUSE = "llvm.x86.sse2.pause" if platform.machine().lower() in ("x86_64", "amd64") else None
+
+
+@intrinsic
+def yield_cpu(typingctx):
+    """Offer this core to another runnable thread (``sched_yield``; ``SwitchToThread`` on
+    Windows): a waiter that yields takes only CPU time nobody else wants."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.IntType(32), [])
+        builder.call(cgutils.get_or_insert_function(builder.module, fnty, YIELD), [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+YIELD = "SwitchToThread" if platform.system() == "Windows" else "sched_yield"

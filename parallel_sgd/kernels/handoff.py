@@ -5,29 +5,47 @@ machine a thread-pool round trip (submit, then wait for the result) added
 ~100 us to every call, and 150 us after the pool had idled -- a tenth of a 1 ms
 stretch of a9a or news20 steps between two checkpoints. So the team talks
 through one int64 array, ``sync``, with acquire/release atomics, and waits by
-spinning (with the x86 ``pause`` hint) where a wait is short:
+spinning where a wait is short -- first with the x86 ``pause`` hint, then
+yielding the core to any other runnable thread (:func:`relax`):
 
 * line 0 holds ``GO``, the number of the newest call (its *generation*), which
-  the leader publishes after writing every worker's plan;
+  the leader publishes after writing every worker's plan (``STOP`` when it closes
+  the team);
 * worker ``w``'s line (``line(w)``, its own 128 bytes, so nothing else shares
-  its cache lines) holds its plan -- ``START``/``END`` (its own steps),
-  ``T_START`` (its own step count) and ``RESHUFFLE`` -- written by the leader,
+  its cache lines) holds its plan -- ``KIND`` (``STEPS``, or ``MARGINS`` for a
+  checkpoint's pass), ``START``/``END`` (its own steps), ``T_START`` (its own
+  step count) and ``RESHUFFLE`` -- written by the leader,
   and its answer -- ``COUNT`` (steps completed; ``FAILED`` when it raised) and
   ``DONE`` (the generation it finished) -- written by the worker.
 
 A worker's serve kernel (:func:`next_job` ... :func:`finish` in a loop) keeps
-taking calls while they come within ``spins`` pauses of each other, then
+taking calls while they come within ``spins`` waits of each other, then
 returns to Python to sleep; the leader wakes sleepers before it plans (so the
 wake-up overlaps the planning) and spins in :func:`wait_all` for the answers.
 """
 import numpy as np
 
 from .._jit import jit
-from .atomics import acquire_load, release_store, spin_pause
+from .atomics import acquire_load, release_store, spin_pause, yield_cpu
 
 LINE = 16  # int64 slots per line: 128 bytes, two cache lines (adjacent-line prefetch)
-GO, DONE, COUNT, START, END, T_START, RESHUFFLE = 0, 0, 1, 2, 3, 4, 5
+GO, DONE, COUNT, START, END, T_START, RESHUFFLE, KIND = 0, 0, 1, 2, 3, 4, 5, 6
+STEPS, MARGINS = 0, 1  # kinds of call: SGD steps; the margins of the worker's rows
 FAILED = -1
+STOP = -1  # published as the generation when the team closes: waiting workers return
+PAUSES = 2048  # ~25 us of pause-spinning before a waiter starts yielding
+
+
+@jit
+def relax(attempt):
+    """Wait a moment in a spin loop: ``pause`` for the first ``PAUSES`` attempts, then
+    ``sched_yield``. A pure spin took a core from the checkpoints' parallel objective
+    pass between calls; a yielding one costs only idle time, and a waiter that sleeps
+    instead wakes ~50-100 us late on this KVM machine (a tenth of a small call)."""
+    if attempt < PAUSES:
+        spin_pause()
+    else:
+        yield_cpu()
 
 
 def private_copy(array, fill=None):
@@ -56,11 +74,11 @@ def line(worker):
     return LINE * (worker + 1)
 
 
-def write_plan(sync, worker, start, end, t_start, reshuffle):
-    """The leader's part: worker ``worker``'s next steps (before :func:`publish`)."""
+def write_plan(sync, worker, start, end, t_start, reshuffle, kind=STEPS):
+    """The leader's part: worker ``worker``'s next call (before :func:`publish`)."""
     at = line(worker)
     sync[at + START], sync[at + END] = start, end
-    sync[at + T_START], sync[at + RESHUFFLE] = t_start, int(reshuffle)
+    sync[at + T_START], sync[at + RESHUFFLE], sync[at + KIND] = t_start, int(reshuffle), kind
 
 
 @jit
@@ -70,28 +88,36 @@ def publish(sync, generation):
 
 
 @jit
-def seed_worker(seed):
-    """Seed the calling thread's (or process's) Numba random stream, which
-    :func:`next_job` reshuffles the worker's rows with."""
-    np.random.seed(seed)
+def shuffle(rng, rows):
+    """Fisher-Yates shuffle of ``rows`` in place with the NumPy Generator ``rng``.
+
+    Drawing ``floor(u (i + 1))`` from one double per element (bias below 2^-52) took
+    42 us for 16k rows here, against 120 us for ``Generator.shuffle`` and 200 us for
+    Numba's ``np.random.shuffle`` -- a fifth of a worker's a9a half epoch."""
+    for i in range(rows.shape[0] - 1, 0, -1):
+        j = int(rng.random() * (i + 1))
+        rows[i], rows[j] = rows[j], rows[i]
 
 
 @jit
-def next_job(sync, worker, rows, spins):
-    """Wait (at most ``spins`` pauses) for a generation this worker has not done;
-    returns ``(generation, start, end, t_start)`` of its plan, after reshuffling
-    ``rows`` (the worker's own) when the plan starts an epoch, or generation 0 when
-    none came."""
+def next_job(sync, worker, rows, rng, spins):
+    """Wait (at most ``spins`` times, see :func:`relax`) for a generation this worker
+    has not done; returns ``(generation, kind, start, end, t_start)`` of its plan,
+    after reshuffling ``rows`` (the worker's own) with its generator ``rng`` when the
+    plan starts an epoch, or generation 0 when none came."""
     at = line(worker)
     last = sync[at + DONE]
-    for _ in range(spins + 1):
+    for attempt in range(spins + 1):
         generation = acquire_load(sync, GO)
+        if generation == STOP:
+            break
         if generation != last:
             if sync[at + RESHUFFLE]:
-                np.random.shuffle(rows)
-            return generation, sync[at + START], sync[at + END], sync[at + T_START]
-        spin_pause()
-    return 0, 0, 0, 0
+                shuffle(rng, rows)
+            return (generation, sync[at + KIND], sync[at + START], sync[at + END],
+                    sync[at + T_START])
+        relax(attempt)
+    return 0, STEPS, 0, 0, 0
 
 
 @jit
@@ -104,14 +130,14 @@ def finish(sync, worker, generation, count):
 
 @jit
 def wait_all(sync, n_workers, generation, spins):
-    """Whether every worker answered ``generation``, waiting at most ``spins`` pauses."""
-    for _ in range(spins + 1):
+    """Whether every worker answered ``generation``, waiting at most ``spins`` times."""
+    for attempt in range(spins + 1):
         answered = 0
         for worker in range(n_workers):
             answered += acquire_load(sync, line(worker) + DONE) == generation
         if answered == n_workers:
             return True
-        spin_pause()
+        relax(attempt)
     return False
 
 

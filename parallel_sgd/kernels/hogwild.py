@@ -42,7 +42,8 @@ one global lock (the paper's round-robin/AIG comparison).
 from .._jit import jit
 from ..penalties import soft_threshold
 from .atomics import acquire, release
-from .handoff import finish, next_job, private_copy
+from .handoff import MARGINS, finish, next_job, private_copy
+from .linalg import margins_of_rows
 from .sgd import B, SCALE, U, sgd_epoch
 
 
@@ -163,28 +164,44 @@ def new_replica(shared):
 
 
 @jit
-def replica_serve(sync, worker, spins, rows, etas, data, shared, replica, base, config,
-                  merge_every, lock, shares, intercept_share, state_share, l1):
-    """Worker ``worker``'s calls of :func:`replica_epoch` on its own ``rows`` and
-    ``etas``, as the team's hand-off (:mod:`.handoff`) deals them, until none comes
-    within ``spins`` pauses."""
+def probe_margins(data, rows, probe):
+    """A ``MARGINS`` call: ``out[i] = x_i . w + b`` for the worker's ``rows``, where
+    ``probe = (point, out)`` and ``point`` holds ``w`` then ``b``."""
+    point, out = probe
+    d = point.shape[0] - 1
+    margins_of_rows(data[0], data[1], data[2], rows, point[:d], point[d], out)
+    return rows.shape[0]
+
+
+@jit
+def replica_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, replica, base,
+                  config, merge_every, lock, shares, intercept_share, state_share, l1):
+    """Worker ``worker``'s calls, as the team's hand-off (:mod:`.handoff`) deals them,
+    until none comes within ``spins`` waits: :func:`replica_epoch` on its own ``rows``
+    and ``etas``, or :func:`probe_margins` of its rows."""
     while True:
-        generation, start, end, t_start = next_job(sync, worker, rows, spins)
+        generation, kind, start, end, t_start = next_job(sync, worker, rows, rng, spins)
         if generation == 0:
             return
-        done = replica_epoch(data, shared, replica, base, config, rows[start:end],
-                             etas[start:end], t_start, merge_every, lock, shares,
-                             intercept_share, state_share, l1)
+        if kind == MARGINS:
+            done = probe_margins(data, rows, probe)
+        else:
+            done = replica_epoch(data, shared, replica, base, config, rows[start:end],
+                                 etas[start:end], t_start, merge_every, lock, shares,
+                                 intercept_share, state_share, l1)
         finish(sync, worker, generation, done)
 
 
 @jit
-def locked_serve(sync, worker, spins, rows, etas, data, shared, config, lock):
+def locked_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, config, lock):
     """:func:`replica_serve` for the global-lock baseline (:func:`locked_epoch`)."""
     while True:
-        generation, start, end, t_start = next_job(sync, worker, rows, spins)
+        generation, kind, start, end, t_start = next_job(sync, worker, rows, rng, spins)
         if generation == 0:
             return
-        done = locked_epoch(data, shared, config, rows[start:end], etas[start:end], t_start,
-                            lock)
+        if kind == MARGINS:
+            done = probe_margins(data, rows, probe)
+        else:
+            done = locked_epoch(data, shared, config, rows[start:end], etas[start:end],
+                                t_start, lock)
         finish(sync, worker, generation, done)

@@ -6,7 +6,7 @@ optimum), never inside an SGD step.
 import numpy as np
 from numba import get_num_threads, prange
 
-from .._jit import parallel_jit
+from .._jit import jit, parallel_jit
 from .rows import row_bounds, row_dot, row_entry
 
 
@@ -16,6 +16,14 @@ def margins(X, indices, indptr, w, b, out):
     for i in prange(out.shape[0]):
         out[i] = row_dot(X, indices, indptr, i, w) + b
     return out
+
+
+@jit
+def margins_of_rows(X, indices, indptr, rows, w, b, out):
+    """``out[i] = x_i . w + b`` for the rows ``rows`` only, serially (one worker's share
+    of a checkpoint's pass, see :meth:`parallel_sgd.drivers.hogwild.Team.margins`)."""
+    for i in rows:
+        out[i] = row_dot(X, indices, indptr, i, w) + b
 
 
 @parallel_jit

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._jit import jit
 from ..penalties import soft_threshold
-from .handoff import finish, next_job, private_copy
+from .handoff import STEPS, finish, next_job, private_copy
 from .multiclass import SCALE, U, multiclass_epoch
 
 
@@ -91,14 +91,16 @@ def new_multiclass_replica(shared):
 
 
 @jit
-def multiclass_replica_serve(sync, worker, spins, rows, etas, data, shared, replica, base,
+def multiclass_replica_serve(sync, worker, spins, rows, rng, etas, data, shared, replica, base,
                              config, merge_every, shares, intercept_share, l1, scratch):
     """Worker ``worker``'s calls of :func:`multiclass_replica_epoch`, as the team's
     hand-off deals them (see :func:`.hogwild.replica_serve`)."""
     while True:
-        generation, start, end, _ = next_job(sync, worker, rows, spins)
+        generation, kind, start, end, _ = next_job(sync, worker, rows, rng, spins)
         if generation == 0:
             return
+        if kind != STEPS:
+            raise ValueError("multiclass Hogwild! workers only take calls of SGD steps")
         done = multiclass_replica_epoch(data, shared, replica, base, config, rows[start:end],
                                         etas[start:end], merge_every, shares,
                                         intercept_share, l1, scratch)
