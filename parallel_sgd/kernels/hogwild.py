@@ -164,13 +164,15 @@ def new_replica(shared):
 
 
 @jit
-def probe_margins(data, rows, probe):
-    """A ``MARGINS`` call: ``out[i] = x_i . w + b`` for the worker's ``rows``, where
-    ``probe = (point, out)`` and ``point`` holds ``w`` then ``b``."""
+def probe_margins(data, start, end, probe):
+    """A ``MARGINS`` call: ``out[i] = x_i . w + b`` for rows ``start <= i < end`` (in
+    storage order: the workers' own rows, in their shuffled order, took 44 ms on the
+    200k x 47k problem against 11 ms), where ``probe = (point, out)`` and ``point``
+    holds ``w`` then ``b``."""
     point, out = probe
     d = point.shape[0] - 1
-    margins_of_rows(data[0], data[1], data[2], rows, point[:d], point[d], out)
-    return rows.shape[0]
+    margins_of_rows(data[0], data[1], data[2], start, end, point[:d], point[d], out)
+    return end - start
 
 
 @jit
@@ -184,7 +186,7 @@ def replica_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, rep
         if generation == 0:
             return
         if kind == MARGINS:
-            done = probe_margins(data, rows, probe)
+            done = probe_margins(data, start, end, probe)
         else:
             done = replica_epoch(data, shared, replica, base, config, rows[start:end],
                                  etas[start:end], t_start, merge_every, lock, shares,
@@ -200,7 +202,7 @@ def locked_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, conf
         if generation == 0:
             return
         if kind == MARGINS:
-            done = probe_margins(data, rows, probe)
+            done = probe_margins(data, start, end, probe)
         else:
             done = locked_epoch(data, shared, config, rows[start:end], etas[start:end],
                                 t_start, lock)

@@ -19,10 +19,10 @@ def margins(X, indices, indptr, w, b, out):
 
 
 @jit
-def margins_of_rows(X, indices, indptr, rows, w, b, out):
-    """``out[i] = x_i . w + b`` for the rows ``rows`` only, serially (one worker's share
-    of a checkpoint's pass, see :meth:`parallel_sgd.drivers.hogwild.Team.margins`)."""
-    for i in rows:
+def margins_of_rows(X, indices, indptr, start, end, w, b, out):
+    """``out[i] = x_i . w + b`` for rows ``start <= i < end`` only, serially (one worker's
+    share of a checkpoint's pass, see :meth:`parallel_sgd.drivers.hogwild.Team.margins`)."""
+    for i in range(start, end):
         out[i] = row_dot(X, indices, indptr, i, w) + b
 
 
