@@ -230,7 +230,8 @@ def test_default_merge_interval():
     assert default_merge_every(big, 2) == 4096  # bounded by the others' unmerged steps
     assert default_merge_every(big, 16) == 512
     assert default_merge_every(_shape(200_000, 100, 20_000_000), 2) == 256  # never below
-    assert default_merge_every(_shape(2_000, 5_000, 20_000), 2) == 256
+    assert default_merge_every(_shape(2_000, 5_000, 20_000), 2) == 500  # half a share
+    assert default_merge_every(_shape(800, 5_000, 8_000), 2) == 256
 
 
 @pytest.mark.parametrize("kwargs,match", [
