@@ -336,3 +336,17 @@ def test_an_interrupted_parent_frees_memory(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert _no_segments_left()
+
+
+@pytest.mark.parametrize("m,merge_every", [(7968, 3983), (3984, 3984), (50_000, 4096),
+                                           (5, 100), (101, 100), (1, 1), (0, 256)])
+def test_merges_split_a_call_into_equal_stretches(m, merge_every):
+    """As few merges as ``merge_every`` allows, over stretches that differ by fewer steps
+    than there are stretches: no last stretch of a few steps paying for a whole O(d)
+    merge."""
+    from parallel_sgd.kernels.handoff import stretch
+    size = stretch(m, merge_every)
+    assert 1 <= size <= merge_every
+    stretches = [min(size, m - start) for start in range(0, m, size)]
+    assert len(stretches) == -(-m // merge_every)
+    assert not stretches or max(stretches) - min(stretches) < len(stretches)

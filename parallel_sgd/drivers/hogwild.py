@@ -45,16 +45,16 @@ def default_merge_every(problem, n_workers):
       16 cores with the 200k x 47k problem, 3125 steps per merge left 16 threads
       at a relative suboptimality of 0.31 after 3 epochs (serial: 6e-3); 1024 gave
       1.2e-2, 5.1x faster per epoch than one thread;
-    * half the worker's share of an epoch (news20 on 2 threads, 11 seeds, 16 epochs:
-      a quarter, 1991 steps, ran 1.69x as fast as one thread to a relative
-      suboptimality of 6.0e-4; 4096 steps 1.82x, to 2.3e-4: its merges of 62k
-      weights had cost a sixth of the time);
+    * half the worker's share of an epoch, rounded up (news20 on 2 threads, 11
+      seeds, 16 epochs: a quarter, 1991 steps, ran 1.69x as fast as one thread to a
+      relative suboptimality of 6.0e-4; 4096 steps 1.82x, to 2.3e-4: its merges of
+      62k weights had cost a sixth of the time);
 
     and at least 256.
     """
     nnz_per_row = max(1.0, problem.data.nnz / problem.n_samples)
     wanted = min(int(10 * problem.n_features / nnz_per_row), 8192 // n_workers,
-                 problem.n_samples // (2 * n_workers))
+                 -(-problem.n_samples // (2 * n_workers)))
     return max(256, wanted)
 
 

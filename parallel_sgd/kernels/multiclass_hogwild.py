@@ -15,7 +15,7 @@ import numpy as np
 
 from .._jit import jit
 from ..penalties import soft_threshold
-from .handoff import STEPS, finish, next_job, private_copy
+from .handoff import STEPS, finish, next_job, private_copy, stretch
 from .multiclass import SCALE, U, multiclass_epoch
 
 
@@ -69,8 +69,9 @@ def multiclass_replica_epoch(data, shared, replica, base, config, order, etas, m
     ``l1`` is applied at merges. As in :func:`.hogwild.replica_epoch`, the replica's
     last merge reloaded it."""
     m = order.shape[0]
-    for start in range(0, m, merge_every):
-        end = min(m, start + merge_every)
+    size = stretch(m, merge_every)
+    for start in range(0, m, size):
+        end = min(m, start + size)
         done = multiclass_epoch(data, replica, config, order[start:end], etas[start:end],
                                 scratch, None)
         merge_multiclass_replica(shared, replica, base, shares, intercept_share,
