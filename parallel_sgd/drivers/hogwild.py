@@ -173,8 +173,9 @@ class Workers:
                                 self.shared, self.config, self.lock)
         replica, base = self.replicas[worker]
         return replica_serve(sync, worker, spins, rows, rng, etas, self.probe, self.data,
-                             self.shared, replica, base, self.config, self.merge_every, self.lock, self.shares,
-                             1.0 / self.n_workers, self.state_share, self.l1)
+                             self.shared, replica, base, self.config, self.merge_every,
+                             self.lock, self.shares, 1.0 / self.n_workers, self.state_share,
+                             self.l1)
 
     def make_replicas(self, count=None):
         """Private replicas for the first ``count`` workers (default: all), the ones that
@@ -201,8 +202,9 @@ class Team:
     of :mod:`..kernels.handoff` (a thread pool's wake-up per call cost ~0.1 ms here).
 
     A subclass starts the workers with ``self.sync`` and defines ``_wake_workers``
-    (before and after each call is published), ``_check_workers`` (raise when one died; called while the leader waits), ``_error``
-    (the error of a worker that answered ``FAILED``) and ``close``.
+    (before and after each call is published), ``_check_workers`` (raise when one
+    died; called while the leader waits), ``_error`` (the error of a worker that
+    answered ``FAILED``) and ``close``.
     """
 
     def __init__(self, workers, sync):
@@ -227,7 +229,7 @@ class Team:
         point, out = self.workers.probe
         point[:-1], point[-1] = w, b
         n, k = self.workers.n, self.workers.n_workers
-        plans = [(w * n // k, (w + 1) * n // k, 0, False) for w in range(k)]
+        plans = [(i * n // k, (i + 1) * n // k, 0, False) for i in range(k)]
         self._call(plans, MARGINS)
         return out.copy()
 

@@ -13,10 +13,10 @@ yielding the core to any other runnable thread (:func:`relax`):
   the team);
 * worker ``w``'s line (``line(w)``, its own 128 bytes, so nothing else shares
   its cache lines) holds its plan -- ``KIND`` (``STEPS``, or ``MARGINS`` for a
-  checkpoint's pass), ``START``/``END`` (its own steps), ``T_START`` (its own
-  step count) and ``RESHUFFLE`` -- written by the leader,
-  and its answer -- ``COUNT`` (steps completed; ``FAILED`` when it raised) and
-  ``DONE`` (the generation it finished) -- written by the worker.
+  checkpoint's pass), ``START``/``END`` (its own steps, or its block of rows),
+  ``T_START`` (its own step count) and ``RESHUFFLE`` -- written by the leader, and
+  its answer -- ``COUNT`` (work done; ``FAILED`` when it raised) and ``DONE`` (the
+  generation it finished) -- written by the worker.
 
 A worker's serve kernel (:func:`next_job` ... :func:`finish` in a loop) keeps
 taking calls while they come within ``spins`` waits of each other, then
@@ -30,7 +30,7 @@ from .atomics import acquire_load, release_store, spin_pause, yield_cpu
 
 LINE = 16  # int64 slots per line: 128 bytes, two cache lines (adjacent-line prefetch)
 GO, DONE, COUNT, START, END, T_START, RESHUFFLE, KIND = 0, 0, 1, 2, 3, 4, 5, 6
-STEPS, MARGINS = 0, 1  # kinds of call: SGD steps; the margins of the worker's rows
+STEPS, MARGINS = 0, 1  # kinds of call: SGD steps; the margins of a block of rows
 FAILED = -1
 STOP = -1  # published as the generation when the team closes: waiting workers return
 PAUSES = 2048  # ~25 us of pause-spinning before a waiter starts yielding
@@ -40,8 +40,10 @@ PAUSES = 2048  # ~25 us of pause-spinning before a waiter starts yielding
 def relax(attempt):
     """Wait a moment in a spin loop: ``pause`` for the first ``PAUSES`` attempts, then
     ``sched_yield``. A pure spin took a core from the checkpoints' parallel objective
-    pass between calls; a yielding one costs only idle time, and a waiter that sleeps
-    instead wakes ~50-100 us late on this KVM machine (a tenth of a small call)."""
+    pass between calls; a yielding one gives way to any other runnable thread (the
+    scheduler still counts it as load, which is why the team runs that pass itself),
+    and a waiter that sleeps instead wakes ~50-100 us late on this KVM machine (a
+    tenth of a small call)."""
     if attempt < PAUSES:
         spin_pause()
     else:
