@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import check_choice
 from ..kernels.handoff import (FAILED, GO, MARGINS, STEPS, STOP, counts, finish, new_sync,
                                publish, wait_all, write_plan)
-from ..kernels.hogwild import locked_serve, new_replica, replica_serve
+from ..kernels.hogwild import new_replica, replica_serve
 from . import sync
 from .common import ModelState, kernel_config, kernel_data, train_epochs
 
@@ -167,15 +167,11 @@ class Workers:
     def serve(self, worker, sync, spins):
         """Run worker ``worker``'s calls as the hand-off ``sync`` deals them, until none
         comes within ``spins`` waits (:mod:`..kernels.handoff`)."""
-        rows, rng, etas = self.own_rows(worker), self.rngs[worker], self.own_etas(worker)
-        if self.locked:
-            return locked_serve(sync, worker, spins, rows, rng, etas, self.probe, self.data,
-                                self.shared, self.config, self.lock)
-        replica, base = self.replicas[worker]
-        return replica_serve(sync, worker, spins, rows, rng, etas, self.probe, self.data,
-                             self.shared, replica, base, self.config, self.merge_every,
-                             self.lock, self.shares, 1.0 / self.n_workers, self.state_share,
-                             self.l1)
+        replica, base = (None, None) if self.locked else self.replicas[worker]
+        return replica_serve(sync, worker, spins, self.own_rows(worker), self.rngs[worker],
+                             self.own_etas(worker), self.probe, self.data, self.shared,
+                             replica, base, self.config, self.merge_every, self.lock,
+                             self.shares, 1.0 / self.n_workers, self.state_share, self.l1)
 
     def make_replicas(self, count=None):
         """Private replicas for the first ``count`` workers (default: all), the ones that

@@ -56,7 +56,7 @@ def _worker_main(worker, specs, inherited, settings, conn):
     """Body of a worker process: attach, then serve calls until told to stop."""
     segments, sync = [], None
     try:
-        from ..kernels.hogwild import locked_serve, new_replica, replica_serve
+        from ..kernels.hogwild import new_replica, replica_serve
 
         arrays, segments = attach(specs)
         arrays.update(inherited)
@@ -69,18 +69,14 @@ def _worker_main(worker, specs, inherited, settings, conn):
         rows, etas = arrays["orders"][lo:hi], arrays["etas"][lo:hi]
         rng = np.random.default_rng(settings["streams"][worker])
         probe = (arrays["point"], arrays["margins"])
-        if settings["locked"]:
-            def serve(spins):
-                locked_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, config,
-                             lock)
-        else:
-            replica, base = new_replica(shared)
+        replica, base = (None, None) if settings["locked"] else new_replica(shared)
 
-            def serve(spins):
-                replica_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, replica,
-                              base, config, settings["merge_every"], lock, arrays["shares"],
-                              settings["intercept_share"], settings["state_share"],
-                              settings["l1"])
+        def serve(spins):
+            replica_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, replica,
+                          base, config, settings["merge_every"], lock, arrays["shares"],
+                          settings["intercept_share"], settings["state_share"],
+                          settings["l1"])
+
         serve(0)  # compile or load now, not in the first timed call (no call is pending)
         conn.send(("ready", None))
         while True:

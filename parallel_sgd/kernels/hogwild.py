@@ -181,30 +181,19 @@ def replica_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, rep
                   config, merge_every, lock, shares, intercept_share, state_share, l1):
     """Worker ``worker``'s calls, as the team's hand-off (:mod:`.handoff`) deals them,
     until none comes within ``spins`` waits: :func:`replica_epoch` on its own ``rows``
-    and ``etas``, or :func:`probe_margins` of its rows."""
+    and ``etas`` -- or, with ``replica=None`` (the global-lock baseline),
+    :func:`locked_epoch` -- or :func:`probe_margins` of a block of rows."""
     while True:
         generation, kind, start, end, t_start = next_job(sync, worker, rows, rng, spins)
         if generation == 0:
             return
         if kind == MARGINS:
             done = probe_margins(data, start, end, probe)
+        elif replica is None:
+            done = locked_epoch(data, shared, config, rows[start:end], etas[start:end],
+                                t_start, lock)
         else:
             done = replica_epoch(data, shared, replica, base, config, rows[start:end],
                                  etas[start:end], t_start, merge_every, lock, shares,
                                  intercept_share, state_share, l1)
-        finish(sync, worker, generation, done)
-
-
-@jit
-def locked_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, config, lock):
-    """:func:`replica_serve` for the global-lock baseline (:func:`locked_epoch`)."""
-    while True:
-        generation, kind, start, end, t_start = next_job(sync, worker, rows, rng, spins)
-        if generation == 0:
-            return
-        if kind == MARGINS:
-            done = probe_margins(data, start, end, probe)
-        else:
-            done = locked_epoch(data, shared, config, rows[start:end], etas[start:end],
-                                t_start, lock)
         finish(sync, worker, generation, done)
