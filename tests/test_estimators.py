@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 import parallel_sgd as psgd
+from parallel_sgd.estimators._base import StopWhenFlat
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +201,34 @@ def test_early_stopping_follows_the_training_objective():
         batched = psgd.SGDClassifier(loss="log_loss", batch_size=8, n_iter_no_change=3,
                                      max_iter=200, random_state=0).fit(X, y)
     assert 3 < batched.n_iter_ < 200
+
+
+def test_a_diverged_run_is_not_stopped_as_converged():
+    """On exact objectives, epochs count as flat only once the best objective is back
+    within twice the starting one: a run bouncing far above where it started has not
+    converged."""
+    stopper = StopWhenFlat(tol=1e-3, n_iter_no_change=3)
+    rows = [0.7, 5e5] + [1e6, 2e8, 3e7] * 3  # an early best, then bouncing above it
+    assert not any(stopper({"epoch": e, "objective": o}) for e, o in enumerate(rows))
+    assert stopper.diverged and stopper.flat == 0
+    assert not stopper({"epoch": 11, "objective": 1.0})  # back within 2 P_0 ...
+    assert not stopper.diverged
+    assert [stopper({"epoch": 12 + e, "objective": 1.2}) for e in range(3)] == \
+        [False, False, True]  # ... and flat epochs count again
+    # the serial kernel's running objectives (no epoch-0 row) follow scikit-learn's rule
+    running = StopWhenFlat(tol=1e-3, n_iter_no_change=3)
+    assert [running.epoch_end(e, o) for e, o in enumerate([5e5, 1e6, 2e8, 3e7])] == \
+        [False, False, False, True]
+
+
+def test_a_diverged_fit_runs_on_and_says_so():
+    X, y = blobs(n=200)
+    X = X * 20.0  # unscaled features and a huge constant step
+    clf = psgd.SGDClassifier(loss="log_loss", learning_rate="constant", eta0=1e3,
+                             batch_size=4, n_iter_no_change=2, max_iter=12, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="the steps diverged"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 12
 
 
 @pytest.mark.parametrize("average", [False, True])

@@ -60,23 +60,41 @@ class StopWhenFlat:
     steps make their predictions, plus the penalty: :meth:`epoch_end`, a sync
     driver option); otherwise the exact P(w, b) of each epoch's trace row
     (``__call__``, a ``fit`` callback), which costs a pass over the data.
+
+    Exact objectives also give the starting one, P_0 (the epoch-0 row). While the
+    best objective is still above ``2 P_0 + tol`` the run has diverged rather than
+    converged, and its epochs do not count as flat: a diverged run bounces between
+    huge objectives that seldom beat an early best, and would otherwise stop at a
+    model far worse than the one it started from (seen with 2 Hogwild! workers,
+    step 10 and class weights of 1000 on unscaled data).
     """
 
     def __init__(self, tol, n_iter_no_change):
         self.tol = tol
         self.patience = n_iter_no_change
+        self.start = math.inf
         self.best = math.inf
         self.flat = 0
         self.stopped = False
 
+    @property
+    def diverged(self):
+        """The best objective so far is more than twice the starting one."""
+        return self.best > 2.0 * self.start + self.tol
+
     def update(self, objective):
         self.flat = self.flat + 1 if objective > self.best - self.tol else 0
         self.best = min(self.best, objective)
+        if self.diverged:
+            self.flat = 0
         self.stopped = self.flat >= self.patience
         return self.stopped
 
     def __call__(self, row):
-        return row["epoch"] > 0 and self.update(row["objective"])
+        if row["epoch"] == 0:
+            self.start = row["objective"]
+            return False
+        return self.update(row["objective"])
 
     def epoch_end(self, epoch, objective):
         return self.update(objective)
@@ -246,6 +264,7 @@ class BaseSGD(BaseEstimator):
             options = dict(options, batch_size=min(options["batch_size"], problem.n_samples))
         result = fit(problem, n_workers=n_workers, random_state=seed, **options, **init)
         result.stopped = stopper is None or stopper.stopped
+        result.diverged = stopper is not None and stopper.diverged
         return result
 
     def _seeds(self, count):
@@ -263,7 +282,11 @@ class BaseSGD(BaseEstimator):
             self.n_iter_ = 1
         else:
             self.n_iter_ = max(int(round(r.trace[-1]["epoch"])) for r in results)
-            if not all(r.stopped for r in results):
+            if any(r.diverged for r in results):
+                warnings.warn("The training objective never came back below twice its "
+                              "starting value: the steps diverged. Standardize the features "
+                              "or pass a smaller eta0.", ConvergenceWarning)
+            elif not all(r.stopped for r in results):
                 warnings.warn("Maximum number of iteration reached before convergence. "
                               "Consider increasing max_iter to improve the fit.",
                               ConvergenceWarning)
