@@ -5,37 +5,19 @@ import json
 import pytest
 from matplotlib.image import imread
 
-import parallel_sgd as psgd
 from parallel_sgd import cli
-from parallel_sgd.cli import main
 from parallel_sgd.drivers import DRIVERS
 from parallel_sgd.peers import Peer
 from parallel_sgd.plots import DPI, FIGSIZE
 from parallel_sgd.progress import ProgressBars
 
+from .cli_helpers import run
+
 PNG_SHAPE = (int(FIGSIZE[1] * DPI), int(FIGSIZE[0] * DPI))
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A small sparse train/test pair in svmlight format."""
-    folder = tmp_path_factory.mktemp("tiny")
-    data = psgd.make_sparse_classification(n_samples=600, n_features=200, nnz_per_row=10,
-                                           random_state=1)
-    train, test = data.split(0.25, random_state=0)
-    psgd.save_svmlight(train, folder / "train.svm")
-    psgd.save_svmlight(test, folder / "test.svm")
-    return folder / "train.svm", folder / "test.svm"
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def bench(tiny, out_dir, *extra):
-    return ["bench", "--data", tiny[0], "--test", tiny[1], "--alpha", 1e-3, "--epochs", 3,
+def bench(files, out_dir, *extra):
+    return ["bench", "--data", files[0], "--test", files[1], "--alpha", 1e-3, "--epochs", 3,
             "--quiet", "--out", out_dir, *extra]
 
 
@@ -50,9 +32,9 @@ def check_png(path):
     assert image.std() > 0  # not a blank canvas
 
 
-def test_bench_repeats_writes_every_file(tiny, tmp_path, capsys):
+def test_bench_repeats_writes_every_file(tiny_files, tmp_path, capsys):
     out_dir = tmp_path / "run"
-    code, out, err = run(bench(tiny, out_dir, "--drivers", "sync,hogwild", "--repeats", 2),
+    code, out, err = run(bench(tiny_files, out_dir, "--drivers", "sync,hogwild", "--repeats", 2),
                          capsys)
     assert code == 0, err
     assert "t(<0.0001)" in out and "updates/s" in out and "to 0.01:" in out
@@ -71,8 +53,8 @@ def test_bench_repeats_writes_every_file(tiny, tmp_path, capsys):
     assert not list(out_dir.glob(".*.part"))
 
 
-def test_bench_defaults_to_every_local_driver(tiny, tmp_path, capsys):
-    code, _, err = run(bench(tiny, tmp_path / "run", "--repeats", 1), capsys)
+def test_bench_defaults_to_every_local_driver(tiny_files, tmp_path, capsys):
+    code, _, err = run(bench(tiny_files, tmp_path / "run", "--repeats", 1), capsys)
     assert code == 0, err
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     ran = [s["driver"] for s in results["summaries"]]
@@ -80,10 +62,10 @@ def test_bench_defaults_to_every_local_driver(tiny, tmp_path, capsys):
     assert sorted(ran + skipped) == sorted(d for d in DRIVERS if d != "ray")
 
 
-def test_bench_with_a_peer(tiny, tmp_path, capsys):
+def test_bench_with_a_peer(tiny_files, tmp_path, capsys):
     pytest.importorskip("sklearn")
     out_dir = tmp_path / "run"
-    code, out, err = run(bench(tiny, out_dir, "--drivers", "sync", "--peers", "sklearn-sgd",
+    code, out, err = run(bench(tiny_files, out_dir, "--drivers", "sync", "--peers", "sklearn-sgd",
                                "--repeats", 1), capsys)
     assert code == 0, err
     results = json.loads((out_dir / "results.json").read_text())
@@ -98,8 +80,8 @@ def only_sklearn_installed(monkeypatch):
     monkeypatch.setattr(Peer, "installed", property(lambda self: self.module == "sklearn"))
 
 
-def test_all_peers_notes_the_missing_ones(tiny, tmp_path, capsys, only_sklearn_installed):
-    code, out, err = run(bench(tiny, tmp_path / "run", "--drivers", "sync", "--peers",
+def test_all_peers_notes_the_missing_ones(tiny_files, tmp_path, capsys, only_sklearn_installed):
+    code, out, err = run(bench(tiny_files, tmp_path / "run", "--drivers", "sync", "--peers",
                                "--repeats", 1, "--epochs", 2), capsys)
     assert code == 0, err
     assert "peer vw not installed (pip install vowpalwabbit)" in err
@@ -109,7 +91,7 @@ def test_all_peers_notes_the_missing_ones(tiny, tmp_path, capsys, only_sklearn_i
         "sync", "sklearn-sgd", "sklearn-saga", "sklearn-liblinear"]
 
 
-def test_ctrl_c_keeps_partial_results(tiny, tmp_path, capsys, monkeypatch):
+def test_ctrl_c_keeps_partial_results(tiny_files, tmp_path, capsys, monkeypatch):
     seen = []
 
     def interrupt_on_third_row(self, row):
@@ -119,7 +101,7 @@ def test_ctrl_c_keeps_partial_results(tiny, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(ProgressBars, "update", interrupt_on_third_row)
     out_dir = tmp_path / "run"
-    code, out, err = run(bench(tiny, out_dir, "--drivers", "sync,hogwild", "--repeats", 1),
+    code, out, err = run(bench(tiny_files, out_dir, "--drivers", "sync,hogwild", "--repeats", 1),
                          capsys)
     assert code == 130
     lines = err.strip().splitlines()
@@ -133,8 +115,8 @@ def test_ctrl_c_keeps_partial_results(tiny, tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore:the first step")
-def test_a_diverging_driver_is_reported_not_fatal(tiny, tmp_path, capsys):
-    code, out, err = run(bench(tiny, tmp_path / "run", "--drivers", "sync", "--repeats", 1,
+def test_a_diverging_driver_is_reported_not_fatal(tiny_files, tmp_path, capsys):
+    code, out, err = run(bench(tiny_files, tmp_path / "run", "--drivers", "sync", "--repeats", 1,
                                "--loss", "squared_hinge", "--learning-rate", "constant",
                                "--eta0", 1e4), capsys)
     assert code == 0, err
@@ -142,9 +124,9 @@ def test_a_diverging_driver_is_reported_not_fatal(tiny, tmp_path, capsys):
     assert "Traceback" not in err
 
 
-def test_plot_redraws_and_overlays(tiny, tmp_path, capsys):
+def test_plot_redraws_and_overlays(tiny_files, tmp_path, capsys):
     for name, driver in (("a", "sync"), ("b", "hogwild")):
-        code, _, err = run(bench(tiny, tmp_path / name, "--drivers", driver, "--repeats", 1),
+        code, _, err = run(bench(tiny_files, tmp_path / name, "--drivers", driver, "--repeats", 1),
                            capsys)
         assert code == 0, err
     (tmp_path / "a" / "convergence.png").unlink()
@@ -178,9 +160,9 @@ drivers = "sync,hogwild"
 """
 
 
-def test_config_suite_writes_one_folder_per_run(tiny, tmp_path, capsys):
+def test_config_suite_writes_one_folder_per_run(tiny_files, tmp_path, capsys):
     suite = tmp_path / "suite.toml"
-    suite.write_text(SUITE.format(train=tiny[0], test=tiny[1]))
+    suite.write_text(SUITE.format(train=tiny_files[0], test=tiny_files[1]))
     code, out, err = run(["bench", "--config", suite, "--out", tmp_path / "suite", "--quiet"],
                          capsys)
     assert code == 0, err
@@ -206,14 +188,14 @@ def test_config_suite_writes_one_folder_per_run(tiny, tmp_path, capsys):
     (["plot", "no/such/dir"], "no such run folder"),
     (["plot", "{folder}"], "is not a psgd run folder (no results.json)"),
 ])
-def test_bad_arguments_exit_2_with_one_line(argv, message, tiny, tmp_path, capsys):
+def test_bad_arguments_exit_2_with_one_line(argv, message, tiny_files, tmp_path, capsys):
     files = {"bad_toml": "[[run]\n", "bad_key": '[[run]]\nname = "x"\nfrobnicate = 1\n',
              "bad_driver": '[[run]]\ndrivers = "spark"\n', "no_runs": "[defaults]\nepochs = 1\n"}
     paths = {}
     for key, text in files.items():
         paths[key] = tmp_path / f"{key}.toml"
         paths[key].write_text(text)
-    argv = [a.format(train=tiny[0], folder=tmp_path, **paths) for a in argv]
+    argv = [a.format(train=tiny_files[0], folder=tmp_path, **paths) for a in argv]
     code, out, err = run(argv, capsys)
     assert code == 2
     lines = err.strip().splitlines()
@@ -221,8 +203,8 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, tiny, tmp_path, capsy
     assert message in lines[0]
 
 
-def test_named_peer_not_installed_is_an_error(tiny, tmp_path, capsys, only_sklearn_installed):
-    code, _, err = run(bench(tiny, tmp_path / "run", "--peers", "vw"), capsys)
+def test_named_peer_not_installed_is_an_error(tiny_files, tmp_path, capsys, only_sklearn_installed):
+    code, _, err = run(bench(tiny_files, tmp_path / "run", "--peers", "vw"), capsys)
     assert code == 2
     assert err.strip() == "psgd: error: peer 'vw' not installed (pip install vowpalwabbit)"
 
@@ -242,13 +224,13 @@ def test_the_shipped_suite_parses():
     assert args.peers == "all" and args.learning_rate == "inverse_sqrt" and args.repeats == 3
 
 
-def test_ctrl_c_while_drawing_keeps_the_results(tiny, tmp_path, capsys, monkeypatch):
+def test_ctrl_c_while_drawing_keeps_the_results(tiny_files, tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "plot_convergence", interrupted)
     out_dir = tmp_path / "run"
-    code, _, err = run(bench(tiny, out_dir, "--drivers", "sync", "--repeats", 1), capsys)
+    code, _, err = run(bench(tiny_files, out_dir, "--drivers", "sync", "--repeats", 1), capsys)
     assert code == 130
     assert err.strip() == f"psgd: interrupted; partial results in {out_dir}"
     assert json.loads((out_dir / "results.json").read_text())["summaries"]

@@ -6,29 +6,13 @@ import numpy as np
 import pytest
 
 import parallel_sgd as psgd
-from parallel_sgd.cli import main
 
-
-@pytest.fixture()
-def tiny_files(tmp_path):
-    """A small sparse train/test pair in svmlight format."""
-    data = psgd.make_sparse_classification(n_samples=600, n_features=200, nnz_per_row=10,
-                                           random_state=1)
-    train, test = data.split(0.25, random_state=0)
-    psgd.save_svmlight(train, tmp_path / "train.svm")
-    psgd.save_svmlight(test, tmp_path / "test.svm.gz")
-    return tmp_path / "train.svm", tmp_path / "test.svm.gz"
+from .cli_helpers import run
 
 
 @pytest.fixture(autouse=True)
 def private_data_home(tmp_path, monkeypatch):
     monkeypatch.setenv("PSGD_DATA_HOME", str(tmp_path / "home"))
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_bench_writes_table_results_and_trace(tiny_files, tmp_path, capsys):

@@ -6,8 +6,10 @@ import pytest
 
 import parallel_sgd as psgd
 from parallel_sgd import rank_bench
-from parallel_sgd.cli import CLASSIFY_DEFAULTS, build_parser, main
+from parallel_sgd.cli import CLASSIFY_DEFAULTS, build_parser
 from parallel_sgd.ranking import PairSampler, ndcg_at_k, pairwise_accuracy
+
+from .cli_helpers import run
 
 pytest.importorskip("sklearn")
 
@@ -38,12 +40,6 @@ def rank_files(tmp_path_factory):
                                              random_state=0)
     psgd.save_svmlight(no_qid, folder / "no_qid.svm")
     return folder
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def rank(files, out_dir, *extra):

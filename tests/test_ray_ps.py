@@ -8,14 +8,6 @@ ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
-def local_ray():
-    """One local Ray for the module; ``fit`` joins it (Ray already initialized)."""
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def problem():
     data = psgd.make_sparse_classification(n_samples=6000, n_features=2000, nnz_per_row=20,
                                            random_state=1)

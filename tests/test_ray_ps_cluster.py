@@ -66,13 +66,6 @@ def test_workers_run_on_both_nodes_of_a_cluster(two_nodes):
     assert result.trace[-1]["epoch"] == 2.0 and np.isfinite(result.objective)
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 @pytest.mark.parametrize("victim", ["-worker-1", "-server-1"])
 def test_a_killed_actor_is_restarted_and_the_run_completes(local_ray, victim, tmp_path):
     problem = synthetic()
