@@ -98,12 +98,11 @@ def merge_replica(shared, replica, base, lock, shares, intercept_share, state_sh
 
 
 @jit
-def load_replica(shared, replica, base, lock):
+def load_replica(shared, replica, base):
     """Make the replica and its merge base equal to the shared model."""
     V, shared_scalars, _, shared_state = shared
     v, scalars, q, state = replica
     base_v, base_scalars, base_state = base
-    acquire(lock)
     for j in range(v.shape[0]):
         v[j] = base_v[j] = V[j]
         q[j] = 0.0
@@ -111,7 +110,6 @@ def load_replica(shared, replica, base, lock):
     for slot in range(state.shape[0]):
         for j in range(state.shape[1]):
             state[slot, j] = base_state[slot, j] = shared_state[slot, j]
-    release(lock)
     scalars[SCALE] = 1.0
     scalars[U] = 0.0
 
@@ -160,7 +158,7 @@ def new_replica(shared):
     replica = (private_copy(V, 0), private_copy(shared_scalars), private_copy(V, 0),
                private_copy(shared_state, 0))
     base = (private_copy(V, 0), private_copy(shared_scalars), private_copy(shared_state, 0))
-    load_replica(shared, replica, base, None)
+    load_replica(shared, replica, base)
     return replica, base
 
 

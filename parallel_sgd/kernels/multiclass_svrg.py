@@ -20,9 +20,9 @@ import numpy as np
 from .._jit import jit
 from ..multiclass_losses import multiclass_loss_grad
 from .rows import prefetch_ahead, row_bounds, row_entry, sample_weight
+from .svrg import MIN_P, fold
 
 P, R = 0, 1
-MIN_P = 1e-100  # below this, fold P and R into psi (O(dK), rare)
 
 
 @jit
@@ -72,8 +72,7 @@ def multiclass_inner_l2(data, model, snapshot, mu_b, config, order, scratch):
             for k in range(K):
                 psi[base + k] -= g[k] * x
         if p_scale < MIN_P:
-            for t in range(psi.shape[0]):
-                psi[t] = p_scale * (psi[t] - c[t] * r_sum)
+            fold(psi, c, p_scale, r_sum)
             p_scale, r_sum = 1.0, 0.0
     scalars[P], scalars[R] = p_scale, r_sum
     return done

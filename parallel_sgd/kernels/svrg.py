@@ -38,7 +38,7 @@ from ..penalties import soft_threshold
 from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
 
 B, P, R, T = 0, 1, 2, 3
-MIN_P = 1e-100  # below this, fold P and R into psi (O(d), rare)
+MIN_P = 1e-100  # below this, fold P and R into psi (O(d), or O(dK) for K classes; rare)
 
 
 @parallel_jit
@@ -136,7 +136,7 @@ def inner_l2(data, model, snapshot, config, order, ratios):
             psi[j] -= step * x
         b -= eta_b * (delta + mu_b)
         if p_scale < MIN_P:
-            _fold(psi, c, p_scale, r_sum)
+            fold(psi, c, p_scale, r_sum)
             p_scale, r_sum = 1.0, 0.0
     scalars[B], scalars[P], scalars[R] = b, p_scale, r_sum
     scalars[T] += done
@@ -144,7 +144,8 @@ def inner_l2(data, model, snapshot, config, order, ratios):
 
 
 @jit
-def _fold(psi, c, p_scale, r_sum):
+def fold(psi, c, p_scale, r_sum):
+    """Write the weights ``P (psi - c R)`` into ``psi`` (then P = 1, R = 0): before P underflows."""
     for j in range(psi.shape[0]):
         psi[j] = p_scale * (psi[j] - c[j] * r_sum)
 
