@@ -16,7 +16,7 @@ from ..kernels.linalg import data_arrays
 from ..kernels.multiclass import rmatmul
 from ..kernels.multiclass_svrg import multiclass_inner_l2, multiclass_svrg_weights
 from .common import Result, kernel_data, positive_int
-from .multinomial import check_common
+from .multinomial import MultinomialState, check_common
 from .svrg import PassCounter, default_steps, outer_loops, warm_up
 from .sync import numba_threads
 
@@ -86,13 +86,7 @@ def run_svrg(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random
     if schedule is not None:
         eta, eta_b = schedule.eta0, eta_b * schedule.eta0 / eta
     chosen = dict(eta0=eta, eta_intercept=eta_b, inner_steps=m)
-    W = np.zeros((d, K)) if coef_init is None else np.array(coef_init, dtype=np.float64)
-    if W.shape != (d, K):
-        raise ValueError(f"coef_init must have shape {(d, K)} (features x classes), got "
-                         f"{W.shape}")
-    b = np.zeros(K)
-    if intercept_init is not None:
-        b[:] = np.broadcast_to(np.asarray(intercept_init, dtype=np.float64), (K,))
+    W, b = MultinomialState(d, K, np.float64, coef_init, intercept_init).iterate()
     solver = SoftmaxSVRG(problem, eta, eta_b)
     rng = np.random.default_rng(random_state)
     counter = PassCounter(problem, trace, n_epochs, eval_every, eta)

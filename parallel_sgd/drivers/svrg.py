@@ -26,6 +26,7 @@ from ..kernels.linalg import rmatvec
 from ..kernels.sgd import sgd_epoch
 from ..kernels import svrg as kernels
 from ..optimizers import sgd
+from ..schedules import constant
 from ..trace import checkpoint_epochs
 from .common import (ModelState, Result, check_progress, divergence_error, kernel_config,
                      kernel_data, positive_int)
@@ -98,10 +99,8 @@ def check_problem(problem, batch_size, rule, variant, sampling, inner_steps_opti
                          f"{rule.name!r} (adaptive rules are for the SGD drivers)")
     check_choice("variant", variant, VARIANTS)
     check_choice("sampling", sampling, SAMPLING)
-    if inner_steps_option is not None and (
-            isinstance(inner_steps_option, bool)
-            or not isinstance(inner_steps_option, (int, np.integer)) or inner_steps_option < 1):
-        raise ValueError(f"inner_steps must be an integer >= 1, got {inner_steps_option!r}")
+    if inner_steps_option is not None:
+        positive_int("inner_steps", inner_steps_option)
 
 
 class Snapshot:
@@ -234,7 +233,7 @@ class PassCounter:
                            for mark in checkpoint_epochs(n_epochs, eval_every)])
         self.goal = next(self.goals)
         self.evals = self.updates = 0
-        self.step = _Step(eta)
+        self.step = constant(eta)  # for the divergence messages
 
     def room(self):
         """Evaluations left before the next checkpoint or the end of the budget."""
@@ -286,10 +285,7 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
               eta_b * intercept_rate, 0.0)
     chosen = dict(eta0=eta, eta_intercept=config[4], inner_steps=m, variant=variant,
                   sampling=sampling)
-    w = np.zeros(d) if coef_init is None else np.array(coef_init, dtype=np.float64)
-    if w.shape != (d,):
-        raise ValueError(f"coef_init must have shape ({d},), got {w.shape}")
-    b = float(intercept_init or 0.0)
+    w, b = ModelState(d, np.float64, sgd(), coef_init, intercept_init).iterate()
     data = kernel_data(problem)
     snapshot = Snapshot(problem, data)
     inner = (SerialInnerLoop(problem, data, snapshot, ratios, config) if n_workers == 1 else
@@ -318,16 +314,6 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     finally:
         inner.close()
     return Result(w, b, trace.rows, driver=trace.driver, config=chosen)
-
-
-class _Step:
-    """The constant step, shaped like a schedule for the divergence messages."""
-
-    def __init__(self, eta):
-        self.eta0 = eta
-
-    def rate(self, step, epoch=0):
-        return self.eta0
 
 
 def outer_loops(solver, counter, trace, w, b, draw_rows):

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DivergenceError
+from ...optimizers import sgd
 from ...trace import checkpoint_epochs
 from ..hogwild import merge_shares
-from ..common import Result, check_progress, divergence_error, kernel_config
+from ..common import ModelState, Result, check_progress, divergence_error, kernel_config
 from . import session
 from .actors import start_inputs, start_server, start_worker
 from .rounds import Clocks, RoundPlan
@@ -72,8 +73,8 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     model0 = _initial_model(d, coef_init, intercept_init)
     ray = session.connect(settings.address, settings.num_cpus)
 
-    shard_steps = [-(-len(s) // batch_size)
-                   for s in deal_rows(problem.n_samples, n_workers, random_state)[0]]
+    shards, seeds = deal_rows(problem.n_samples, n_workers, random_state)
+    shard_steps = [-(-len(s) // batch_size) for s in shards]
     steps_per_pass = sum(shard_steps)
     local = config.local_steps or default_local_steps(
         max(shard_steps), problem.data.nnz / problem.n_samples * batch_size, d)
@@ -85,7 +86,7 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     actors = []
     try:
         servers, workers = _start_actors(ray, actors, run_id, problem, data, rule, schedule,
-                                         settings, config, n_workers, batch_size, random_state,
+                                         settings, config, batch_size, shards, seeds,
                                          intercept_rate, model0, folder, steps_per_pass)
         ray.get([w.warm_up.remote() for w in workers])  # load shards and compile, clock stopped
         rounds = RoundRunner(ray, workers, servers, plan, shard_steps, config.bound,
@@ -111,11 +112,12 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
 
 
 def _start_actors(ray, actors, run_id, problem, data, rule, schedule, settings, config,
-                  n_workers, batch_size, random_state, intercept_rate, model0, folder,
-                  steps_per_pass):
+                  batch_size, shards, seeds, intercept_rate, model0, folder, steps_per_pass):
     """Start the servers, the inputs holder and the workers (appended to ``actors`` as they
-    start, so the caller kills them whatever happens); returns ``(servers, workers)``."""
+    start, so the caller kills them whatever happens); returns ``(servers, workers)``.
+    Worker ``w`` trains rows ``shards[w]`` with shuffling stream ``seeds[w]``."""
     d = problem.n_features
+    n_workers = len(shards)
     ranges = key_ranges(d + 1, config.n_servers)
     initial = None if not model0.any() else model0  # zeros need not travel
     for s, (lo, hi) in enumerate(ranges):
@@ -125,7 +127,6 @@ def _start_actors(ray, actors, run_id, problem, data, rule, schedule, settings, 
             checkpoint=CheckpointPolicy(str(folder / f"server-{s}.npz"),
                                         settings.checkpoint_every, settings.checkpoint_seconds)))
     servers = list(actors)
-    shards, seeds = deal_rows(problem.n_samples, n_workers, random_state)
     shares, state_share = push_shares(problem, rule, n_workers)
     problem_args = (problem.loss, problem.alpha, problem.l1_ratio, problem.fit_intercept)
     kernel_args = kernel_config(problem, rule, intercept_rate)
@@ -286,14 +287,9 @@ def _check_problem(problem, n_workers, batch_size, data):
 
 
 def _initial_model(d, coef_init, intercept_init):
-    model = np.zeros(d + 1)
-    if coef_init is not None:
-        coef = np.asarray(coef_init, dtype=np.float64)
-        if coef.shape != (d,):
-            raise ValueError(f"coef_init must have shape ({d},), got {coef.shape}")
-        model[:d] = coef
-    model[d] = float(intercept_init or 0.0)
-    return model
+    """The starting weights and intercept as one array of d + 1 (the servers' keys)."""
+    w, b = ModelState(d, np.float64, sgd(), coef_init, intercept_init).iterate()
+    return np.append(w, b)
 
 
 def _checkpoint_folder(settings, run_id):

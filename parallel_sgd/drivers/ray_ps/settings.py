@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..common import positive_int
+
 MODES = ("sync", "async", "ssp")
 
 
@@ -48,9 +50,9 @@ class PSConfig:
             raise ValueError(f"staleness={staleness} applies to mode='ssp' only "
                              f"(got mode={self.mode!r})")
         object.__setattr__(self, "staleness", int(staleness))
-        _check_int("n_servers", self.n_servers)
+        positive_int("n_servers", self.n_servers)
         if self.local_steps is not None:
-            _check_int("local_steps", self.local_steps)
+            positive_int("local_steps", self.local_steps)
 
     @property
     def bound(self):
@@ -101,7 +103,7 @@ class ClusterSettings:
             raise ValueError(f"address must be a string such as 'auto', 'host:6379' or "
                              f"'ray://host:10001', got {self.address!r}")
         if self.num_cpus is not None:
-            _check_int("num_cpus", self.num_cpus)
+            positive_int("num_cpus", self.num_cpus)
         for name in ("worker_cpus", "server_cpus"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
@@ -109,16 +111,11 @@ class ClusterSettings:
         if isinstance(self.max_restarts, bool) or not isinstance(self.max_restarts, int) \
                 or self.max_restarts < 0:
             raise ValueError(f"max_restarts must be an integer >= 0, got {self.max_restarts!r}")
-        _check_int("checkpoint_every", self.checkpoint_every)
+        positive_int("checkpoint_every", self.checkpoint_every)
         if not self.checkpoint_seconds > 0:
             raise ValueError(f"checkpoint_seconds must be > 0, got {self.checkpoint_seconds!r}")
         if self.checkpoint_dir is not None:
             object.__setattr__(self, "checkpoint_dir", str(Path(self.checkpoint_dir)))
-
-
-def _check_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
 
 
 def default_local_steps(shard_steps, nnz_per_row, n_features):
