@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import parallel_sgd as psgd
-from bench_ovr import timed_fits
+from bench_ovr import seeded, timed_fits
 
 CONFIGURATIONS = [  # (name, multi_class, driver, workers)
     ("one-vs-rest", "ovr", "sync", 2),
@@ -61,15 +61,11 @@ def main():
                     psgd.SGDClassifier, loss=loss, alpha=args.alpha, multi_class=multi_class,
                     driver=driver, n_workers=workers, **stop)
                 for name, multi_class, driver, workers in CONFIGURATIONS}
-            rows = timed_fits({key: _seeded(make) for key, make in makers.items()},
+            rows = timed_fits({key: seeded(make) for key, make in makers.items()},
                               X, y, Xt, yt, args.repeats)
             for (name, driver, workers), (seconds, accuracy, epochs) in rows.items():
                 print(f"{label:<10} {loss:<9} {name:<12} {driver:<8} {workers:>7} "
                       f"{seconds:>8.3f} {epochs:>6g} {accuracy:>8.4f}")
-
-
-def _seeded(make):
-    return lambda seed: make(random_state=seed)
 
 
 if __name__ == "__main__":

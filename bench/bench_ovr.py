@@ -74,7 +74,7 @@ def main():
             makers[("sklearn SGDClassifier", threads)] = functools.partial(
                 linear_model.SGDClassifier, loss=args.loss, alpha=args.alpha, n_jobs=threads,
                 **stop)
-        rows = timed_fits({key: _seeded(make) for key, make in makers.items()},
+        rows = timed_fits({key: seeded(make) for key, make in makers.items()},
                           X, y, Xt, yt, args.repeats)
         for (name, threads), (seconds, accuracy, epochs) in rows.items():
             print(f"{label:<14} {name:<28} {threads:>7} {seconds:>8.3f} {epochs:>6g} "
@@ -86,7 +86,8 @@ def main():
               f"{rows[('sklearn SGDClassifier', 2)][0] / rows[('psgd.SGDClassifier', 2)][0]:>8.2f}x")
 
 
-def _seeded(make):
+def seeded(make):
+    """``make`` as a function of the seed alone (``timed_fits`` passes each repeat's)."""
     return lambda seed: make(random_state=seed)
 
 

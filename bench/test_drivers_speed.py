@@ -10,9 +10,9 @@ from the trace, which is what ``psgd bench`` reports.
 import pytest
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers import DRIVERS
+from parallel_sgd.drivers import DRIVERS, local_drivers
 
-VARIANTS = [(name, {}) for name in DRIVERS if name != "ray"]
+VARIANTS = [(name, {}) for name in local_drivers()]
 if "hogwild" in DRIVERS:
     VARIANTS += [("hogwild", {"backend": "processes"}), ("hogwild", {"locking": "global"})]
 

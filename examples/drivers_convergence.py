@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers import DRIVERS
+from parallel_sgd.drivers import local_drivers
 from parallel_sgd.plots import plot_convergence
 from parallel_sgd.report import format_table, format_verdict
 from parallel_sgd.runner import compare
@@ -52,7 +52,7 @@ def main(argv=None):
     train, test = data.split(test_size=0.2, random_state=0)
     problem = psgd.Problem(train, loss=args.loss, alpha=args.alpha)
     optimum = psgd.reference_optimum(problem)
-    drivers = [name for name in DRIVERS if name != "ray"]
+    drivers = local_drivers()
     # the SGD drivers decay their steps as 1/sqrt(t); SVRG keeps its constant step
     sgd_steps = {name: {"learning_rate": "inverse_sqrt"} for name in drivers if name != "svrg"}
     comparison = compare(problem, drivers, optimum=optimum, test=test,

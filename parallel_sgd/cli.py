@@ -17,7 +17,7 @@ import numpy as np
 from . import __version__
 from .data import (CATALOG, dataset_info, fetch, list_datasets, load_svmlight,
                    make_sparse_classification)
-from .drivers import DRIVERS
+from .drivers import DRIVERS, local_drivers
 from .errors import DataError, DivergenceError
 from .peers import PEERS, select_peers
 from .plots import describe, plot_convergence
@@ -82,11 +82,6 @@ def _peers(text):
     return "all" if text.strip() == "all" else _peer_names(text)
 
 
-def default_drivers():
-    """Every registered driver but ``ray`` (which starts a cluster): the bench default."""
-    return [name for name in DRIVERS if name != "ray"]
-
-
 def load_data(spec, n_features=None):
     """A Dataset from a catalog name or an svmlight file path."""
     if spec in CATALOG:
@@ -136,7 +131,7 @@ def build_parser():
     _add_problem_args(bench)
     bench.add_argument("--drivers", type=_drivers, default=None,
                        help=f"comma-separated, from {', '.join(DRIVERS)} "
-                            f"(default: {','.join(default_drivers())})")
+                            f"(default: {','.join(local_drivers())})")
     bench.add_argument("--peers", type=_peers, nargs="?", const="all", default=None,
                        help=f"also run other solvers: all installed ones, or a comma-separated "
                             f"list from {', '.join(PEERS)}")
@@ -276,7 +271,7 @@ def bench_one(args, out, out_dir):
         return bench_rank(args, out, out_dir)
     train, test, source = _bench_data(args)
     problem = _problem(train, args)
-    drivers = args.drivers if args.drivers is not None else default_drivers()
+    drivers = args.drivers if args.drivers is not None else local_drivers()
     peers = _bench_peers(args, problem)
     print(f"data: {source}; train {train.n_samples} x {train.n_features}, test {test.n_samples}",
           file=out)

@@ -6,16 +6,15 @@ Three models minimize the same objective (:mod:`parallel_sgd.ranking`)
 
 ``svmrank`` and ``svmrank-avg`` are :class:`psgd.SVMRank` (the last iterate, and
 the average of the iterates from the first quarter of the epochs on); they draw
-``epochs x n_samples`` pairs and never build them. ``linearsvc`` (when
-scikit-learn is installed) builds every pair difference and solves the problem
-exactly with liblinear's dual coordinate descent at ``C = 1/(|Pairs| alpha)``, as
-the ranking tests do. Every model's objective is evaluated here, over every pair,
-from its weights alone; its test scores give NDCG@10, NDCG@5 and the pairwise
-accuracy. Fit times include the pair sampler (or building the pairs) and are
-medians over repeats with seeds ``seed, seed + 1, ...``, after a warm-up fit.
+``epochs x n_samples`` pairs and never build them. ``linearsvc`` builds every pair
+difference and solves the problem exactly with liblinear's dual coordinate descent
+at ``C = 1/(|Pairs| alpha)``, as the ranking tests do. Every model's objective is
+evaluated here, over every pair, from its weights alone; its test scores give
+NDCG@10, NDCG@5 and the pairwise accuracy. Fit times include the pair sampler (or
+building the pairs) and are medians over repeats with seeds ``seed, seed + 1, ...``,
+after a warm-up fit.
 """
 import json
-import math
 import time
 import warnings
 from pathlib import Path
@@ -26,6 +25,7 @@ import scipy.sparse as sp
 from ._files import atomic_write
 from .ranking import PairSampler, ndcg_at_k, pairwise_accuracy
 from .report import columns, json_safe
+from .runner import finite_median
 
 MODELS = ("svmrank", "svmrank-avg", "linearsvc")
 # the reference holds every pair difference in memory: above this many pairs it is skipped
@@ -69,15 +69,7 @@ def pair_objective(X, y, qid, coef, alpha, sampler=None):
     return loss / max(sampler.n_pairs, 1) + 0.5 * alpha * float(coef @ coef)
 
 
-def _sklearn():
-    try:
-        import sklearn
-    except ImportError:
-        return None
-    return sklearn
-
-
-def reference_fit(train, alpha, random_state=0, sampler=None):
+def reference_fit(train, alpha, random_state=0):
     """The exact SVM-Rank optimum by a pairwise-transform ``LinearSVC``.
 
     Every pair ``(i, j)`` becomes one row ``x_i - x_j`` (sparse), with alternating
@@ -95,7 +87,7 @@ def reference_fit(train, alpha, random_state=0, sampler=None):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
-    sampler = sampler if sampler is not None else PairSampler(train.y, train.qid)
+    sampler = PairSampler(train.y, train.qid)
     X = sp.csr_matrix(train.X)
     first, second = sampler.pairs(np.arange(sampler.n_pairs))
     signs = np.where(np.arange(sampler.n_pairs) % 2 == 0, 1.0, -1.0)
@@ -137,8 +129,7 @@ def _median_row(model, runs):
     row = {"model": model, "repeats": len(runs), "fit_s": float(np.median(times)),
            "fit_s_min": min(times), "fit_s_max": max(times), "pairs": runs[0]["pairs"]}
     for key in METRICS:
-        values = [run[key] for run in runs if run[key] == run[key]]
-        row[key] = float(np.median(values)) if values else math.nan
+        row[key] = finite_median([run[key] for run in runs])
     if "converged" in runs[0]:
         row["converged"] = all(run["converged"] for run in runs)
     row["runs"] = runs
@@ -162,8 +153,8 @@ def run_rank_bench(train, test, *, alpha=1e-2, epochs=20, repeats=3, seed=0,
     learning_rate, eta0 :
         SVMRank's schedule (None: ``optimal``).
     reference : bool, optional
-        Run the LinearSVC reference (None: when scikit-learn is installed and the
-        training set has at most :data:`MAX_REFERENCE_PAIRS` pairs).
+        Run the LinearSVC reference (None: when the training set has at most
+        :data:`MAX_REFERENCE_PAIRS` pairs).
     on_note : callable, optional
         Called with a one-line note (why the reference did not run, or did not converge).
     rows : list, optional
@@ -200,10 +191,7 @@ def run_rank_bench(train, test, *, alpha=1e-2, epochs=20, repeats=3, seed=0,
                          **_metrics(test, model.decision_function(test.X))})
         rows.append(_median_row(name, runs))
     if reference is None:
-        if _sklearn() is None:
-            note("linearsvc skipped: scikit-learn is not installed")
-            reference = False
-        elif sampler.n_pairs > MAX_REFERENCE_PAIRS:
+        if sampler.n_pairs > MAX_REFERENCE_PAIRS:
             note(f"linearsvc skipped: {sampler.n_pairs:,} pairs to build (more than "
                  f"{MAX_REFERENCE_PAIRS:,})")
             reference = False

@@ -95,7 +95,8 @@ def _median_time(values):
     return middle if math.isfinite(middle) else math.nan
 
 
-def _median(values):
+def finite_median(values):
+    """The median of the values that are not NaN (NaN when none is)."""
     values = [v for v in values if v == v]
     return float(np.median(values)) if values else math.nan
 
@@ -108,12 +109,12 @@ def summarize_repeats(driver, traces, kind="driver"):
         driver=driver,
         n_workers=parts[0].n_workers,
         time_to={t: _median_time([p.time_to[t] for p in parts]) for t in THRESHOLDS},
-        final_objective=_median([p.final_objective for p in parts]),
-        final_suboptimality=_median([p.final_suboptimality for p in parts]),
-        test_metric=_median([p.test_metric for p in parts]),
-        epochs=_median([p.epochs for p in parts]),
-        updates_per_s=_median([p.updates_per_s for p in parts]),
-        time_s=_median(times),
+        final_objective=finite_median([p.final_objective for p in parts]),
+        final_suboptimality=finite_median([p.final_suboptimality for p in parts]),
+        test_metric=finite_median([p.test_metric for p in parts]),
+        epochs=finite_median([p.epochs for p in parts]),
+        updates_per_s=finite_median([p.updates_per_s for p in parts]),
+        time_s=finite_median(times),
         repeats=len(parts),
         time_s_min=min(times),
         time_s_max=max(times),

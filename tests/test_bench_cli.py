@@ -6,7 +6,7 @@ import pytest
 from matplotlib.image import imread
 
 from parallel_sgd import cli
-from parallel_sgd.drivers import DRIVERS
+from parallel_sgd.drivers import DRIVERS, local_drivers
 from parallel_sgd.peers import Peer
 from parallel_sgd.plots import DPI, FIGSIZE
 from parallel_sgd.progress import ProgressBars
@@ -211,7 +211,7 @@ def test_named_peer_not_installed_is_an_error(tiny_files, tmp_path, capsys, only
 
 def test_default_drivers_leave_out_ray(monkeypatch):
     monkeypatch.setitem(DRIVERS, "ray", object())
-    assert "ray" not in cli.default_drivers() and "sync" in cli.default_drivers()
+    assert "ray" not in local_drivers() and "sync" in local_drivers()
 
 
 def test_the_shipped_suite_parses():

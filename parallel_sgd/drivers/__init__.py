@@ -16,6 +16,12 @@ DRIVERS = {"sync": sync.run, "hogwild": hogwild.run, "svrg": svrg.run, "ray": ra
 MULTINOMIAL_DRIVERS = {**multinomial.DRIVERS, "svrg": multinomial_svrg.run_svrg}
 
 
+def local_drivers():
+    """Every registered driver but ``ray`` (which starts a cluster): the ones a benchmark
+    compares by default."""
+    return [name for name in DRIVERS if name != "ray"]
+
+
 def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         learning_rate=None, eta0=None, optimizer="sgd", random_state=0, eval_every=1.0,
         optimum=None, test=None, callback=None, coef_init=None, intercept_init=None,
