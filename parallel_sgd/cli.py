@@ -303,8 +303,8 @@ def bench_one(args, out, out_dir):
     interrupted = comparison.interrupted
     try:
         if comparison.summaries:
-            results, rows = load_run(out_dir)
-            plot_convergence([("", rows)], out_dir / "convergence.png", describe(results))
+            plot_convergence([("", comparison.rows)], out_dir / "convergence.png",
+                             describe({"config": config}))
             print(format_table(comparison.summaries, problem.metric_name), file=out, end="")
             print(format_verdict(comparison.summaries), file=out, end="")
         print(f"results: {out_dir}/results.json, trace.csv"
