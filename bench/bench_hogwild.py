@@ -89,6 +89,7 @@ def read_pass_scaling(problem, threads, repeats=15):
     a9a's and news20's sub-millisecond passes, ``prange``'s dispatch caps it below
     what Hogwild's long-lived workers reach."""
     import numba
+
     from parallel_sgd.kernels.linalg import data_arrays, margins
     X, indices, indptr = data_arrays(problem.data.X)
     w, out = np.ones(problem.n_features, dtype=X.dtype), np.empty(problem.n_samples)

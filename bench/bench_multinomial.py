@@ -17,9 +17,9 @@ import os
 from pathlib import Path
 
 import numpy as np
+from bench_ovr import seeded, timed_fits
 
 import parallel_sgd as psgd
-from bench_ovr import seeded, timed_fits
 
 CONFIGURATIONS = [  # (name, multi_class, driver, workers)
     ("one-vs-rest", "ovr", "sync", 2),

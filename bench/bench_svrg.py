@@ -27,8 +27,8 @@ import warnings
 import numpy as np
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.svrg import default_steps, row_smoothness, sampling_ratios
-from parallel_sgd.peers import run_peer
+from parallel_sgd.benchmark.peers import run_peer
+from parallel_sgd.drivers.svrg_loop import default_steps, row_smoothness, sampling_ratios
 from parallel_sgd.trace import Trace, first_time_below
 
 warnings.filterwarnings("ignore", message="the first step")
@@ -59,7 +59,7 @@ def part_pass(repeats):
 
 
 def _liblinear_dual(problem, optimum):
-    from parallel_sgd.peers.liblinear import run_liblinear
+    from parallel_sgd.benchmark.peers.liblinear import run_liblinear
     trace = Trace(problem, "liblinear-dual", 1, optimum=optimum)
     run_liblinear(problem, trace, tolerances=(1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8, 1e-10),
                   solver=7)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.common import ModelState, kernel_config, kernel_data
+from parallel_sgd.drivers.state import ModelState, kernel_rows, sgd_config
 from parallel_sgd.kernels.minibatch import make_scratch, minibatch_epoch
 from parallel_sgd.kernels.sgd import sgd_epoch
-from parallel_sgd.optimizers import get_optimizer
+from parallel_sgd.model.optimizers import get_optimizer
 
 CASES = [("sparse", "log_loss", "sgd", np.float64), ("sparse", "hinge", "sgd", np.float64),
          ("sparse", "log_loss", "sgd", np.float32), ("sparse", "log_loss", "adam", np.float64),
@@ -26,7 +26,7 @@ def epoch_setup(problem, rule_name, seed=[0]):
     seed[0] += 1
     order = np.random.default_rng(seed[0]).permutation(problem.n_samples)
     etas = np.full(problem.n_samples, 0.1 if rule_name == "sgd" else 1e-3)
-    return kernel_data(problem), state.arrays, kernel_config(problem, rule), order, etas
+    return kernel_rows(problem), state.kernel_model, sgd_config(problem, rule), order, etas
 
 
 @pytest.mark.parametrize("kind,loss,rule,dtype", CASES,
@@ -44,11 +44,11 @@ def test_sgd_epoch(benchmark, datasets, kind, loss, rule, dtype):
 def test_minibatch_epoch(benchmark, datasets, batch_size):
     problem = psgd.Problem(datasets["sparse"], "log_loss", alpha=1e-5)
     n_steps = -(-problem.n_samples // batch_size)
-    scratch, derivs = make_scratch(problem.n_features), np.zeros(batch_size)
+    scratch = make_scratch(problem.n_features, batch_size)
 
     def run(data, model, config, order, etas):
         return minibatch_epoch(data, model, config, order, etas[:n_steps], batch_size, 0,
-                               scratch, derivs)
+                               scratch)
 
     done = benchmark.pedantic(run, setup=lambda: (epoch_setup(problem, "sgd"), {}), rounds=5,
                               warmup_rounds=1)

@@ -19,10 +19,10 @@ import os
 from pathlib import Path
 
 import parallel_sgd as psgd
+from parallel_sgd.benchmark.plots import plot_convergence
+from parallel_sgd.benchmark.report import format_table, format_verdict
+from parallel_sgd.benchmark.runner import compare
 from parallel_sgd.drivers import local_drivers
-from parallel_sgd.plots import plot_convergence
-from parallel_sgd.report import format_table, format_verdict
-from parallel_sgd.runner import compare
 
 
 def load(spec):

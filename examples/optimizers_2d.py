@@ -1,6 +1,6 @@
 """GD, momentum, Adagrad, RMSProp and Adam on two 2-D functions, trajectories over contours.
 
-The update rules are the library's own (:mod:`parallel_sgd.optimizers`): each
+The update rules are the library's own (:mod:`parallel_sgd.model.optimizers`): each
 step feeds the full gradient of a 2-D function, coordinate by coordinate, to
 the same ``rule_delta`` the SGD kernels call. The functions: a badly
 conditioned quadratic (condition number 50, rotated by 30 degrees) and
@@ -16,8 +16,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from parallel_sgd.optimizers import bias_corrections, get_optimizer, rule_delta
-from parallel_sgd.plots import save_figure
+from parallel_sgd.benchmark.plots import save_figure
+from parallel_sgd.kernels.rules import bias_corrections, rule_delta
+from parallel_sgd.model.optimizers import get_optimizer
 
 ANGLE = np.pi / 6
 ROTATION = np.array([[np.cos(ANGLE), -np.sin(ANGLE)], [np.sin(ANGLE), np.cos(ANGLE)]])
@@ -50,13 +51,13 @@ LABELS = {"sgd": "GD", "momentum": "momentum", "adagrad": "Adagrad", "rmsprop": 
 def trajectory(function, start, rule_name, eta, n_steps):
     """Points visited by ``rule_name`` with step ``eta`` from ``start``."""
     rule = get_optimizer(rule_name)
-    hyper, state = rule.hyper_array(), rule.init_state(2)
+    kernel_rule, state = rule.kernel_rule(), rule.init_state(2)
     point, path = start.copy(), [start.copy()]
     for t in range(n_steps):
         _, grad = function(point)
-        c1, c2 = bias_corrections(rule.code, hyper, t)
+        c1, c2 = bias_corrections(kernel_rule, t)
         for j in range(2):
-            point[j] += rule_delta(rule.code, hyper, state, j, grad[j], eta, c1, c2)
+            point[j] += rule_delta(kernel_rule, state, j, grad[j], eta, c1, c2)
         path.append(point.copy())
         if not np.all(np.isfinite(point)) or np.abs(point).max() > 1e6:
             break
@@ -87,7 +88,7 @@ def draw(n_steps):
         bottom.set_xlabel("step")
         bottom.set_ylabel("f(x) - f*")
         bottom.grid(True, alpha=0.3)
-    figure.suptitle(f"Update rules of parallel_sgd.optimizers, full gradients, {n_steps} steps")
+    figure.suptitle(f"Update rules of parallel_sgd.model.optimizers, full gradients, {n_steps} steps")
     figure.tight_layout()
     return figure
 

@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import parallel_sgd as psgd
-from parallel_sgd.plots import save_figure
+from parallel_sgd.benchmark.plots import save_figure
 
 
 def runs(args):

@@ -1,7 +1,7 @@
 """Step-size schedules compared on one problem: constant, 1/t, 1/sqrt(t) and "optimal".
 
 Serial SGD (``driver="sync"``) on the same sparse logistic-regression problem
-and the same data order with each schedule of :mod:`parallel_sgd.schedules`:
+and the same data order with each schedule of :mod:`parallel_sgd.model.schedules`:
 
 * ``constant``: ``eta0``;
 * ``inverse`` (1/t): ``eta0 / (1 + eta0 alpha t)``;
@@ -25,8 +25,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import parallel_sgd as psgd
-from parallel_sgd.plots import save_figure
-from parallel_sgd.schedules import make_schedule
+from parallel_sgd.benchmark.plots import save_figure
+from parallel_sgd.model.schedules import make_schedule
 
 SCHEDULES = ("constant", "inverse", "inverse_sqrt", "optimal")
 

@@ -2,15 +2,23 @@
 
 The public API (DESIGN.md section 3): data (`Dataset`, `load_svmlight`,
 `save_svmlight`, generators, `fetch`), `Problem`, `MultinomialProblem`,
-`reference_optimum`, `fit`, and the scikit-learn estimators `SGDClassifier`,
-`SGDRegressor` and `SVMRank`.
+`RankingProblem`, `reference_optimum`, `fit`, and the scikit-learn estimators
+`SGDClassifier`, `SGDRegressor` and `SVMRank`.
 """
-from .data import (Dataset, fetch, load_svmlight, make_dense_classification, make_regression,
-                   make_sparse_classification, save_svmlight)
+from .data import (
+    Dataset,
+    fetch,
+    load_svmlight,
+    make_dense_classification,
+    make_regression,
+    make_sparse_classification,
+    save_svmlight,
+)
 from .drivers import Result, fit
 from .errors import DataError, DivergenceError
-from .multinomial import MultinomialProblem
-from .problem import Problem
+from .model.multinomial import MultinomialProblem
+from .model.problem import Problem
+from .model.ranking import RankingProblem
 from .reference import Optimum, reference_optimum
 
 __version__ = "0.1.0"
@@ -27,7 +35,7 @@ def __getattr__(name):
 
 __all__ = [
     "DataError", "Dataset", "DivergenceError", "MultinomialProblem", "Optimum", "Problem",
-    "Result", "fetch", "fit", "load_svmlight", "make_dense_classification", "make_regression",
+    "RankingProblem", "Result", "fetch", "fit", "load_svmlight", "make_dense_classification", "make_regression",
     "make_sparse_classification", "reference_optimum", "save_svmlight", "SGDClassifier",
     "SGDRegressor", "SVMRank",
 ]

@@ -5,9 +5,10 @@ import pytest
 import scipy.sparse as sp
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.common import ModelState, kernel_config, kernel_data
+from parallel_sgd.drivers.state import ModelState, kernel_rows, sgd_config
+from parallel_sgd.kernels.args import Extras
 from parallel_sgd.kernels.sgd import sgd_epoch, sgd_epoch_extras
-from parallel_sgd.optimizers import get_optimizer
+from parallel_sgd.model.optimizers import get_optimizer
 
 from . import reference as ref
 from .test_kernels import TOLERANCE, assert_close, make_data
@@ -20,8 +21,8 @@ def run_averaged(X, y, loss, alpha, l1_ratio, rule, order, etas, start, dtype=np
     rule = get_optimizer(rule)
     state = ModelState(data.n_features, data.dtype, rule)
     state.start_averaging(start)
-    done = sgd_epoch_extras(kernel_data(problem), state.arrays, (state.average, None),
-                              kernel_config(problem, rule), order, etas, 0)
+    done = sgd_epoch_extras(kernel_rows(problem), state.kernel_model, Extras(state.average, None),
+                              sgd_config(problem, rule), order, etas, 0)
     assert done == len(etas)
     return state
 
@@ -68,7 +69,7 @@ def test_average_before_start_is_the_iterate():
     assert not state.averaged
     plain = ModelState(X.shape[1], np.float64, get_optimizer("sgd"))
     problem = psgd.Problem(psgd.Dataset(X, y), "log_loss", alpha=0.01)
-    sgd_epoch(kernel_data(problem), plain.arrays, kernel_config(problem, get_optimizer("sgd")),
+    sgd_epoch(kernel_rows(problem), plain.kernel_model, sgd_config(problem, get_optimizer("sgd")),
               order, etas, 0)
     np.testing.assert_allclose(state.weights()[0], plain.weights()[0], rtol=1e-13)
 

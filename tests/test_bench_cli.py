@@ -6,10 +6,10 @@ import pytest
 from matplotlib.image import imread
 
 from parallel_sgd import cli
+from parallel_sgd.benchmark.peers import Peer
+from parallel_sgd.benchmark.plots import DPI, FIGSIZE
+from parallel_sgd.benchmark.progress import ProgressBars
 from parallel_sgd.drivers import DRIVERS, local_drivers
-from parallel_sgd.peers import Peer
-from parallel_sgd.plots import DPI, FIGSIZE
-from parallel_sgd.progress import ProgressBars
 
 from .cli_helpers import run
 
@@ -217,7 +217,7 @@ def test_default_drivers_leave_out_ray(monkeypatch):
 def test_the_shipped_suite_parses():
     from pathlib import Path
 
-    from parallel_sgd.suite import read_suite
+    from parallel_sgd.benchmark.suite import read_suite
     entries = read_suite(Path(__file__).parents[1] / "bench" / "suite.toml")
     assert [name for name, _ in entries] == ["synthetic-log", "synthetic-hinge", "a9a-log-peers"]
     args = cli.build_parser().parse_args(["bench", *entries[2][1]])
@@ -238,7 +238,7 @@ def test_ctrl_c_while_drawing_keeps_the_results(tiny_files, tmp_path, capsys, mo
 
 
 def test_the_table_says_svrg_counts_effective_passes():
-    from parallel_sgd.report import format_table
+    from parallel_sgd.benchmark.report import format_table
     row = {"driver": "svrg", "n_workers": 1, "time_to_0.01": 0.1, "time_to_0.0001": 0.2,
            "time_to_1e-06": float("nan"), "final_objective": 0.5, "final_suboptimality": 1e-5,
            "test_metric": 0.9, "epochs": 12.0, "updates_per_s": 1e6}

@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from parallel_sgd.data import catalog
-from parallel_sgd.data.catalog import (CATALOG, CatalogEntry, RemoteFile, dataset_info, fetch,
-                                       fetch_file, list_datasets)
+from parallel_sgd.data.catalog import (
+    CATALOG,
+    CatalogEntry,
+    RemoteFile,
+    dataset_info,
+    fetch,
+    fetch_file,
+    list_datasets,
+)
 from parallel_sgd.errors import DataError
 
 TOY_TRAIN = b"1 1:0.5 3:1\n-1 2:2\n1 1:1.5\n"

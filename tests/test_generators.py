@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from parallel_sgd.data.generators import (make_dense_classification, make_regression,
-                                          make_sparse_classification)
+from parallel_sgd.data.generators import (
+    make_dense_classification,
+    make_regression,
+    make_sparse_classification,
+)
 
 
 @pytest.fixture(scope="module")

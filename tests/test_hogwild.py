@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.hogwild import default_merge_every
-from parallel_sgd.optimizers import sgd
+from parallel_sgd.drivers.team import default_merge_every
+from parallel_sgd.model.optimizers import sgd
 
 BACKENDS = ["threads", "processes"]
 
@@ -123,19 +123,24 @@ def test_merged_averages_of_squares_stay_nonnegative():
     """Another worker merged twice since this replica's reload, each time with a
     smaller average of squares: adding this replica's (negative) change must not take
     the shared average below zero -- that made RMSProp's steps NaN."""
+    from parallel_sgd.kernels.args import LinearModel, Merge
     from parallel_sgd.kernels.hogwild import merge_replica, new_replica
     d = 3
-    shared = (np.zeros(d), np.array([0.0, 1.0, 0.0]), np.zeros(d), np.full((1, d + 1), 10.0))
-    replica, base = new_replica(shared)
-    base[2][:] = 10.0  # this replica loaded the shared average at 10 ...
-    replica[3][:] = 0.5  # ... and its own steps decayed it to 0.5
-    shared[3][:] = 0.25 * 10.0 + 0.25 * 0.0 + 0.5 * 0.0  # two merges of decayed values
-    merge_replica(shared, replica, base, None, np.ones(d), 0.5, 0.5, 0.0)
-    assert (shared[3] >= 0).all() and (replica[3] == shared[3]).all()
+    shared = LinearModel(np.zeros(d), np.zeros(1), np.array([1.0, 0.0]), np.zeros(d),
+                         np.full((1, d + 1), 10.0))
+    merge = Merge(every=1, shares=np.ones(d), intercept_share=0.5, state_share=0.5, l1=0.0,
+                  lock=None)
+    replica = new_replica(shared)
+    replica.base.rule_state[:] = 10.0  # this replica loaded the shared average at 10 ...
+    replica.model.rule_state[:] = 0.5  # ... and its own steps decayed it to 0.5
+    shared.rule_state[:] = 0.25 * 10.0 + 0.25 * 0.0 + 0.5 * 0.0  # two merges of decayed values
+    merge_replica(shared, replica, merge, 0.0)
+    assert (shared.rule_state >= 0).all()
+    assert (replica.model.rule_state == shared.rule_state).all()
     # a signed average (momentum) is merged as before, whatever its sign
-    shared[3][:], base[2][:], replica[3][:] = -1.0, 2.0, 1.0
-    merge_replica(shared, replica, base, None, np.ones(d), 0.5, 0.5, 0.0)
-    np.testing.assert_allclose(shared[3], -1.5)
+    shared.rule_state[:], replica.base.rule_state[:], replica.model.rule_state[:] = -1.0, 2.0, 1.0
+    merge_replica(shared, replica, merge, 0.0)
+    np.testing.assert_allclose(shared.rule_state, -1.5)
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -165,8 +170,9 @@ def _record_team_calls(n_workers, random_state):
     kernel is a stand-in that records, per call, the rows and step sizes each worker
     was dealt (through the real hand-off, which also reshuffles); returns the
     Workers and each epoch's final ``orders``."""
-    from parallel_sgd.drivers.common import ModelState
-    from parallel_sgd.drivers.hogwild import ThreadTeam, Workers
+    from parallel_sgd.drivers.state import ModelState
+    from parallel_sgd.drivers.team import ThreadTeam, Workers
+    from parallel_sgd.kernels.args import Channel
     from parallel_sgd.kernels.handoff import finish, next_job
     problem = synthetic(n=1001, d=50)
     state = ModelState(problem.n_features, np.float64, sgd(), None, 0.0)
@@ -179,8 +185,7 @@ def _record_team_calls(n_workers, random_state):
 
     def record(w, sync, spins):  # stands in for the serve kernel
         while True:
-            generation, _, a, b, _ = next_job(sync, w, workers.own_rows(w), workers.rngs[w],
-                                              spins)
+            generation, _, a, b, _ = next_job(Channel(sync, w, spins), workers.shard(w))
             if generation == 0:
                 return
             seen.extend(workers.own_rows(w)[a:b])
@@ -262,8 +267,8 @@ def _no_segments_left():
 def test_spawned_workers_attach_to_the_data_in_shared_memory(monkeypatch):
     """Where there is no fork, workers are spawned and the data is copied into shared
     memory instead of inherited; they train as well and nothing is left behind."""
-    from parallel_sgd.drivers import hogwild_processes
-    monkeypatch.setattr(hogwild_processes, "start_method", lambda: "spawn")
+    from parallel_sgd.drivers import processes
+    monkeypatch.setattr(processes, "start_method", lambda: "spawn")
     problem = synthetic()
     optimum = psgd.reference_optimum(problem)
     result = psgd.fit(problem, driver="hogwild", n_workers=2, backend="processes",
@@ -286,7 +291,7 @@ def test_processes_backend_leaves_no_segment_after_success():
     ("2:exit", 3, r"hogwild worker 2 \(pid \d+\) died with exit code 3")])
 def test_a_failing_worker_fails_the_run_and_frees_memory(fault, n_workers, match, monkeypatch):
     """(Worker 0 is the calling process itself; the others are processes.)"""
-    from parallel_sgd.drivers.hogwild_processes import FAULT_HOOK, WorkerError
+    from parallel_sgd.drivers.processes import FAULT_HOOK, WorkerError
     monkeypatch.setenv(FAULT_HOOK, fault)
     with pytest.raises(WorkerError, match=match):
         psgd.fit(synthetic(), driver="hogwild", n_workers=n_workers, backend="processes",
@@ -300,7 +305,8 @@ def test_a_failing_thread_worker_fails_the_run_with_its_error(failing, monkeypat
     no call: the leader must notice it anyway), the run fails with that error and
     every worker thread is gone."""
     import threading
-    from parallel_sgd.drivers.hogwild import Workers
+
+    from parallel_sgd.drivers.team import Workers
     serve = Workers.serve
 
     def failing_serve(self, worker, sync, spins):

@@ -2,13 +2,14 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.common import ModelState, kernel_config, kernel_data
+from parallel_sgd.drivers.state import ModelState, kernel_rows, sgd_config
 from parallel_sgd.kernels.minibatch import make_scratch, minibatch_epoch
 from parallel_sgd.kernels.sgd import sgd_epoch
-from parallel_sgd.optimizers import get_optimizer
+from parallel_sgd.model.optimizers import get_optimizer
 
 from . import reference as ref
 
@@ -38,12 +39,12 @@ def run_kernel(X, y, loss, alpha, l1_ratio, rule, order, etas, batch_size=1, dty
     rule = get_optimizer(rule)
     state = ModelState(data.n_features, data.dtype, rule)
     if batch_size == 1:
-        done = sgd_epoch(kernel_data(problem), state.arrays, kernel_config(problem, rule), order,
+        done = sgd_epoch(kernel_rows(problem), state.kernel_model, sgd_config(problem, rule), order,
                          etas, 0)
     else:
-        done = minibatch_epoch(kernel_data(problem), state.arrays, kernel_config(problem, rule),
-                               order, etas, batch_size, 0, make_scratch(data.n_features),
-                               np.zeros(batch_size))
+        done = minibatch_epoch(kernel_rows(problem), state.kernel_model, sgd_config(problem, rule),
+                               order, etas, batch_size, 0,
+                               make_scratch(data.n_features, batch_size))
     assert done == len(etas)
     return state.weights()
 
@@ -146,6 +147,6 @@ def test_non_finite_prediction_stops_the_kernel():
     problem = psgd.Problem(data, "squared_error", alpha=0.0)
     rule = get_optimizer("sgd")
     state = ModelState(5, np.float64, rule)
-    done = sgd_epoch(kernel_data(problem), state.arrays, kernel_config(problem, rule),
+    done = sgd_epoch(kernel_rows(problem), state.kernel_model, sgd_config(problem, rule),
                      np.arange(20, dtype=np.int64), np.full(20, 1.0), 0)
     assert done < 20

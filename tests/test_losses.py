@@ -3,9 +3,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from parallel_sgd.losses import LOSSES, get_loss
+from parallel_sgd.maths.losses import LOSSES, get_loss
 
 from . import reference as ref
 

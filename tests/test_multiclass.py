@@ -2,13 +2,14 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.multinomial import MultinomialState, kernel_config
-from parallel_sgd.drivers.common import kernel_data
+from parallel_sgd.drivers.state import MultinomialState, kernel_rows, multiclass_config
+from parallel_sgd.kernels.args import Scores
 from parallel_sgd.kernels.multiclass import multiclass_epoch
-from parallel_sgd.multiclass_losses import get_multiclass_loss
+from parallel_sgd.maths.multiclass_losses import get_multiclass_loss
 
 from . import multiclass_reference as ref
 
@@ -136,9 +137,9 @@ def test_labels_are_class_indices_of_any_values():
 def run_kernel(problem, order, etas, intercept_rate=1.0):
     state = MultinomialState(problem.n_features, problem.n_classes, problem.data.dtype)
     K = problem.n_classes
-    done = multiclass_epoch(kernel_data(problem), state.arrays,
-                            kernel_config(problem, intercept_rate), order, etas,
-                            (np.zeros(K), np.zeros(K)), None)
+    done = multiclass_epoch(kernel_rows(problem), state.kernel_model,
+                            multiclass_config(problem, intercept_rate), order, etas,
+                            Scores(np.zeros(K), np.zeros(K)), None)
     assert done == len(order)
     return state.weights()
 
@@ -171,9 +172,9 @@ def test_zero_step_changes_nothing_and_nan_stops():
     broken = make_problem(X, y)
     broken.data.X[5, 0] = np.nan  # past the Dataset's checks
     state = MultinomialState(7, 4, np.float64)
-    done = multiclass_epoch(kernel_data(broken), state.arrays,
-                            kernel_config(problem, 1.0), np.arange(10), np.full(10, 0.1),
-                            (np.zeros(4), np.zeros(4)), None)
+    done = multiclass_epoch(kernel_rows(broken), state.kernel_model,
+                            multiclass_config(problem, 1.0), np.arange(10), np.full(10, 0.1),
+                            Scores(np.zeros(4), np.zeros(4)), None)
     assert done == 5
 
 

@@ -4,7 +4,7 @@ import math
 import pytest
 
 import parallel_sgd as psgd
-from parallel_sgd.peers import PEERS, run_peer, select_peers
+from parallel_sgd.benchmark.peers import PEERS, run_peer, select_peers
 
 
 @pytest.fixture(scope="module")

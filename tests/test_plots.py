@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from parallel_sgd.plots import DPI, FIGSIZE, FLOOR, convergence_band, plot_convergence
-from parallel_sgd.progress import ProgressBars
-from parallel_sgd.report import format_table, format_verdict, load_run, write_results
-from parallel_sgd.runner import THRESHOLDS, summarize_repeats
+from parallel_sgd.benchmark.plots import DPI, FIGSIZE, FLOOR, convergence_band, plot_convergence
+from parallel_sgd.benchmark.progress import ProgressBars
+from parallel_sgd.benchmark.report import format_table, format_verdict, load_run, write_results
+from parallel_sgd.benchmark.runner import THRESHOLDS, summarize_repeats
 
 
 def trace(driver, times, subopts, repeat=0, epochs=None):

@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import parallel_sgd as psgd
-from parallel_sgd.losses import LOSSES
+from parallel_sgd.maths.losses import LOSSES
 
 from . import reference as ref
 

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import parallel_sgd as psgd
-from parallel_sgd import rank_bench
+from parallel_sgd.benchmark import rank_bench
+from parallel_sgd.benchmark.report import read_trace
 from parallel_sgd.cli import CLASSIFY_DEFAULTS, build_parser
-from parallel_sgd.ranking import PairSampler, ndcg_at_k, pairwise_accuracy
+from parallel_sgd.model.ranking import PairSampler, ndcg_at_k, pairwise_accuracy
 
 from .cli_helpers import run
 
@@ -78,6 +79,21 @@ def test_rank_bench_prints_the_table_and_writes_results(rank_files, tmp_path, ca
     assert rows[2]["converged"] is True
     assert rows[2]["objective"] <= min(rows[0]["objective"], rows[1]["objective"]) + 1e-9
     assert not list(out_dir.glob(".*.part"))
+    # SVM-Rank's convergence, checkpoint by checkpoint, against the reference's P*
+    trace = read_trace(out_dir / "trace.csv")
+    assert {(row["driver"], row["repeat"]) for row in trace} == {
+        (model, repeat) for model in MODELS[:2] for repeat in (0, 1)}
+    assert [row["epoch"] for row in trace if row["driver"] == "svmrank" and row["repeat"] == 0] \
+        == [0, 1, 2, 3, 4, 5]
+    p_star = min(run["objective"] for run in rows[2]["runs"])
+    for row in trace:
+        assert row["relative_suboptimality"] == pytest.approx(
+            (row["objective"] - p_star) / abs(p_star), rel=1e-9, abs=1e-12)
+        assert row["relative_suboptimality"] >= -1e-9 and 0.0 <= row["test_metric"] <= 1.0
+    final = [row for row in trace if row["epoch"] == 5]
+    assert sorted(row["objective"] for row in final) == pytest.approx(
+        sorted(run["objective"] for r in rows[:2] for run in r["runs"]), rel=1e-12)
+    assert (out_dir / "convergence.png").is_file() and "convergence.png" in out
 
 
 def test_without_test_whole_queries_are_held_out(rank_files, tmp_path, capsys):
@@ -125,8 +141,9 @@ def test_a_suite_can_hold_a_rank_run(rank_files, tmp_path, capsys):
     assert code == 0, err
     results = json.loads((tmp_path / "s" / "rank" / "results.json").read_text())
     assert [row["model"] for row in results["rows"]] == MODELS
-    code, _, err = run(["plot", tmp_path / "s" / "rank"], capsys)
-    assert code == 2 and "is a psgd bench --task rank run" in err
+    code, out, err = run(["plot", tmp_path / "s" / "rank"], capsys)
+    assert code == 0, err
+    assert "svmrank-avg" in out and (tmp_path / "s" / "rank" / "convergence.png").is_file()
 
 
 def test_ctrl_c_keeps_the_finished_rows(rank_files, tmp_path, capsys, monkeypatch):

@@ -7,11 +7,12 @@ from sklearn.metrics import ndcg_score
 from sklearn.svm import LinearSVC
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.common import ModelState
+from parallel_sgd.drivers.state import ModelState
+from parallel_sgd.kernels.args import Rows
 from parallel_sgd.kernels.linalg import data_arrays
 from parallel_sgd.kernels.pairwise import pairwise_epoch
-from parallel_sgd.optimizers import get_optimizer
-from parallel_sgd.ranking import PairSampler, ndcg_at_k, pairwise_accuracy
+from parallel_sgd.model.optimizers import get_optimizer
+from parallel_sgd.model.ranking import PairSampler, ndcg_at_k, pairwise_accuracy
 
 
 def queries(n=60, seed=0):
@@ -73,8 +74,8 @@ def test_pairwise_kernel_matches_reference(sparse):
     data = psgd.Dataset(sp.csr_matrix(X) if sparse else X, y)
     state = ModelState(5, np.float64, get_optimizer("sgd"))
     state.start_averaging(40)
-    done = pairwise_epoch(data_arrays(data.X), state.arrays, state.average, 0.05, first,
-                          second, etas, 0)
+    rows = Rows(*data_arrays(data.X), data.y, None)
+    done = pairwise_epoch(rows, state.kernel_model, state.average, 0.05, first, second, etas, 0)
     w, average = reference_pairwise(X, first, second, etas, 0.05, 40)
     assert done == 300
     np.testing.assert_allclose(state.iterate()[0], w, rtol=1e-12, atol=1e-13)
@@ -134,3 +135,55 @@ def test_ranking_errors_are_clear():
         psgd.SVMRank().fit(X, np.ones(len(y)), qid=qid)
     with pytest.raises(ValueError, match="alpha must be a number > 0"):
         psgd.SVMRank(alpha=0).fit(X, y, qid=qid)
+
+
+# -- SVM-Rank through psgd.fit -----------------------------------------------------------
+def test_fit_trains_a_ranking_problem_with_a_trace_like_any_other():
+    X, _, qid = queries(n=200, seed=4)
+    y = np.digitize(X @ np.array([1.0, -0.5, 0.3, 0.0, 0.8]), [-0.5, 0.5]).astype(float)
+    train = psgd.Dataset(X, y, qid=qid)
+    problem = psgd.RankingProblem(train, alpha=0.05)
+    result = psgd.fit(problem, n_epochs=4, eval_every=1.0, test=train, random_state=3)
+    assert [row["epoch"] for row in result.trace] == [0, 1, 2, 3, 4]
+    assert result.trace[0]["objective"] == pytest.approx(1.0)  # every pair at margin 0
+    sampler = PairSampler(y, qid)
+    scores = X @ result.coef
+    first, second = sampler.pairs(np.arange(sampler.n_pairs))
+    exact = np.mean(np.maximum(0.0, 1.0 - scores[first] + scores[second])) \
+        + 0.025 * result.coef @ result.coef
+    assert result.objective == pytest.approx(exact, rel=1e-12)
+    assert result.objective < 0.5 * result.trace[0]["objective"] and result.intercept == 0.0
+    assert result.trace[-1]["test_metric"] == pytest.approx(ndcg_at_k(y, scores, qid, k=10))
+    assert result.trace[-1]["n_updates"] == 4 * 200 and result.state.steps == 4 * 200
+
+
+def test_fit_on_a_ranking_problem_is_the_estimator_and_checkpoints_change_nothing():
+    X, y, qid = queries(n=150, seed=5)
+    seed = np.random.RandomState(0).randint(2**31 - 1)  # what SVMRank(random_state=0) draws
+    problem = psgd.RankingProblem(psgd.Dataset(X, y, qid=qid), alpha=0.01)
+    every_epoch = psgd.fit(problem, n_epochs=3, random_state=seed, average=100)
+    halves = psgd.fit(problem, n_epochs=3, random_state=seed, average=100, eval_every=0.5)
+    estimator = psgd.SVMRank(alpha=0.01, max_iter=3, average=100, random_state=0)
+    estimator.fit(X, y, qid=qid)
+    np.testing.assert_array_equal(every_epoch.coef, estimator.coef_)
+    np.testing.assert_array_equal(halves.coef, estimator.coef_)
+    assert len(halves.trace) == 7
+
+
+def test_ranking_problems_refuse_what_they_cannot_do():
+    X, y, qid = queries()
+    problem = psgd.RankingProblem(psgd.Dataset(X, y, qid=qid), alpha=0.01)
+    with pytest.raises(ValueError, match="unknown driver 'hogwild'.*sync"):
+        psgd.fit(problem, driver="hogwild", n_workers=2)
+    with pytest.raises(ValueError, match="one thread: n_workers must be 1"):
+        psgd.fit(problem, n_workers=2)
+    with pytest.raises(ValueError, match="optimizer 'sgd' only"):
+        psgd.fit(problem, optimizer="adam")
+    with pytest.raises(ValueError, match="no intercept"):
+        psgd.fit(problem, intercept_init=1.0)
+    with pytest.raises(ValueError, match="ranking needs qid"):
+        psgd.RankingProblem(psgd.Dataset(X, y), alpha=0.01)
+    with pytest.raises(ValueError, match="no pairs to learn from"):
+        psgd.RankingProblem(psgd.Dataset(X, np.ones(len(y)), qid=qid))
+    with pytest.raises(ValueError, match="ranking needs qid"):
+        psgd.fit(problem, test=psgd.Dataset(X, y))

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.common import kernel_config
 from parallel_sgd.drivers.ray_ps.driver import deal_rows, push_shares
 from parallel_sgd.drivers.ray_ps.rounds import Clocks, RoundPlan
 from parallel_sgd.drivers.ray_ps.server import CheckpointPolicy, ParameterServer, Push
 from parallel_sgd.drivers.ray_ps.session import resolve_address, split_host_port
 from parallel_sgd.drivers.ray_ps.settings import ClusterSettings, PSConfig, key_ranges
 from parallel_sgd.drivers.ray_ps.worker import LocalServers, Worker, WorkerSpec
-from parallel_sgd.optimizers import get_optimizer
-from parallel_sgd.schedules import make_schedule
+from parallel_sgd.drivers.state import sgd_config
+from parallel_sgd.model.optimizers import get_optimizer
+from parallel_sgd.model.schedules import make_schedule
 from parallel_sgd.trace import checkpoint_epochs
 
 
@@ -37,7 +37,7 @@ def local_fit(problem, n_workers=1, n_servers=1, n_epochs=2, local_steps=500, op
                for lo, hi in ranges]
     shards, seeds = deal_rows(problem.n_samples, n_workers, random_state)
     steps = [len(s) for s in shards]
-    config = kernel_config(problem, rule)
+    config = sgd_config(problem, rule)
     shares = push_shares(problem, rule, n_workers)
     args = (problem.loss, problem.alpha, problem.l1_ratio, problem.fit_intercept)
     workers = [Worker(WorkerSpec(w, n_workers, problem.n_samples, shards[w], seeds[w], args,
@@ -139,7 +139,7 @@ def test_a_restarted_worker_replays_its_stream():
     shards, seeds = deal_rows(problem.n_samples, 2, 0)
     rule = get_optimizer("sgd")
     spec = WorkerSpec(1, 2, problem.n_samples, shards[1], seeds[1],
-                      (problem.loss, problem.alpha, 0.0, True), kernel_config(problem, rule), 0, 1,
+                      (problem.loss, problem.alpha, 0.0, True), sgd_config(problem, rule), 0, 1,
                       make_schedule("optimal", None, problem.alpha, problem.loss, 1.0),
                       problem.n_samples, ((0, problem.n_features + 1),))
     first = Worker(spec, problem.data, problem.n_features, LocalServers(servers))
@@ -236,7 +236,7 @@ def test_a_worker_loads_its_rows_from_a_file_like_from_the_object_store(tmp_path
     rule = get_optimizer("sgd")
     schedule = make_schedule("optimal", None, problem.alpha, problem.loss, 1.0)
     spec = WorkerSpec(1, 2, problem.n_samples, shards[1], seeds[1],
-                      (problem.loss, problem.alpha, 0.0, True), kernel_config(problem, rule), 0,
+                      (problem.loss, problem.alpha, 0.0, True), sgd_config(problem, rule), 0,
                       1, schedule, problem.n_samples, ((0, problem.n_features + 1),))
     reports = []
     for source in (problem.data, str(path)):

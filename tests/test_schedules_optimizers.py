@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from parallel_sgd import schedules
-from parallel_sgd.losses import get_loss
-from parallel_sgd.optimizers import OPTIMIZERS, adam, get_optimizer, momentum, rmsprop
+from parallel_sgd.maths.losses import get_loss
+from parallel_sgd.model import schedules
+from parallel_sgd.model.optimizers import OPTIMIZERS, adam, get_optimizer, momentum, rmsprop
 
 from . import reference as ref
 

@@ -6,9 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import parallel_sgd as psgd
-from parallel_sgd.drivers.common import kernel_data
-from parallel_sgd.drivers.svrg import Snapshot, default_steps, sampling_ratios
+from parallel_sgd.drivers.state import kernel_rows
+from parallel_sgd.drivers.svrg import Snapshot
+from parallel_sgd.drivers.svrg_loop import default_steps, sampling_ratios
 from parallel_sgd.kernels import svrg as kernels
+from parallel_sgd.kernels.args import SVRGConfig
 
 from . import reference
 
@@ -42,19 +44,19 @@ def test_prox_steps_equal_that_many_proximal_steps(w, k, h, c, tau):
 def _inner_loop(problem, order, eta, eta_b, ratios, X=None):
     """One inner loop of the kernels from a random snapshot ``(w0, b0)`` over rows ``order``;
     returns ``(w, b, (w0, b0))``."""
-    data = kernel_data(problem)
+    data = kernel_rows(problem)
     if X is not None:
-        data = (X, None, None) + data[3:]
+        data = data._replace(X=X, indices=None, indptr=None)
     rng = np.random.default_rng(1)
     w0, b0 = 0.1 * rng.standard_normal(problem.n_features), 0.2
     snapshot = Snapshot(problem, data)
     snapshot.take(w0, b0)
     model = kernels.new_model(problem.n_features)
     kernels.start_inner_loop(model, w0, b0, snapshot.mu, eta)
-    config = (problem.loss.code, eta, eta * problem.penalty.l2, eta * problem.penalty.l1, eta_b,
-              snapshot.mu_b)
+    config = SVRGConfig(problem.loss.code, eta, eta * problem.penalty.l2,
+                        eta * problem.penalty.l1, eta_b, snapshot.mu_b)
     assert kernels.inner_steps(data, model, snapshot.derivs, config, order, ratios) == len(order)
-    return kernels.current_weights(model, config, np.empty(problem.n_features)), model[3][0], \
+    return kernels.current_weights(model, config, np.empty(problem.n_features)), model.b[0], \
         (w0, b0)
 
 

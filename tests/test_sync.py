@@ -7,7 +7,7 @@ import scipy.optimize
 import scipy.sparse as sp
 
 import parallel_sgd as psgd
-from parallel_sgd.schedules import make_schedule
+from parallel_sgd.model.schedules import make_schedule
 
 from . import reference as ref
 

@@ -13,6 +13,8 @@ Numbers are converted exactly (the nearest double, as Python's ``float``):
   malformed text) are handed back to Python's ``float`` and written in after
   the kernel returns, so every value equals what ``float(token)`` gives.
 """
+from typing import NamedTuple
+
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -332,15 +334,47 @@ def _defer(fallback, nfb, start, end, slot, line):
     return True
 
 
+class Cursor(NamedTuple):
+    """Where the parser is: byte ``pos`` of line ``line`` (1-based), filling row ``row``,
+    with ``nnz`` values stored and ``nfb`` fallback records taken."""
+
+    pos: int
+    line: int
+    row: int
+    nnz: int
+    nfb: int
+
+
+class Parsed(NamedTuple):
+    """The arrays the parser fills (their capacity bounds the file's rows and values)."""
+
+    labels: np.ndarray
+    qids: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+
+class IndexOptions(NamedTuple):
+    """``offset`` subtracted from every index (1: one-based), the largest index
+    allowed, and the index a one-based file's largest feature would have."""
+
+    offset: int
+    limit: int
+    auto_limit: int
+
+
 @jit
-def _parse_line(buf, pos, line, row, nnz, nfb, out, fallback, options, state, err):
-    """Parse one non-blank line into row ``row``; returns (code, pos, nnz, nfb).
+def _parse_line(buf, at, out, fallback, options, state, err):
+    """Parse one non-blank line at cursor ``at`` into row ``at.row``; returns
+    ``(code, pos, nnz, nfb)``.
 
     A value the kernel cannot convert gets a placeholder and a ``fallback``
     record (token start, token end, slot, line); slot ``-(row + 1)`` is a label.
     """
-    labels, qids, indptr, indices, data = out
-    offset, limit, auto_limit = options
+    pos, line, row, nnz, nfb = at
+    labels, qids, indices, data = out.labels, out.qids, out.indices, out.data
+    offset, limit, auto_limit = options.offset, options.limit, options.auto_limit
     n = buf.shape[0]
     start = pos
     ok, labels[row], pos = _scan_decimal(buf, pos, n)
@@ -428,7 +462,7 @@ def _parse_lines(buf, out, fallback, options, state, err):
     at the start of the line it could not finish) or ``_GROW`` (one line holds
     more fallback tokens than the buffer).
     """
-    indptr = out[2]
+    indptr = out.indptr
     n = buf.shape[0]
     pos, line, row = state[_POS], state[_LINE], state[_ROW]
     nnz, nfb = state[_NNZ], state[_NFB]
@@ -438,8 +472,8 @@ def _parse_lines(buf, out, fallback, options, state, err):
         line += 1
         pos = _skip_blanks(buf, pos, n)
         if pos < n and buf[pos] != _NL and buf[pos] != _HASH:
-            code, pos, new_nnz, nfb = _parse_line(buf, pos, line, row, nnz, nfb, out, fallback,
-                                                  options, state, err)
+            code, pos, new_nnz, nfb = _parse_line(buf, Cursor(pos, line, row, nnz, nfb), out,
+                                                  fallback, options, state, err)
             if code == _FLUSH:
                 code = _GROW if nfb_start == 0 else _FLUSH
                 pos, line, nfb = line_start, line - 1, nfb_start

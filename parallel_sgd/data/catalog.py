@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write
 from ..errors import DataError, check_choice
 from .dataset import Dataset
-from .._files import atomic_write
 from .svmlight import load_svmlight
 
 LIBSVM = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets"

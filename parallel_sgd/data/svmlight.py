@@ -21,10 +21,34 @@ import scipy.sparse as sp
 
 from .._files import atomic_write
 from ..errors import DataError
-from ._svmlight_kernels import (_BAD_TOKEN, _DECREASING, _DONE, _DUPLICATE, _ERROR, _GROW,
-    _INDEX_MAX, _LINE_AT_LIMIT, _LINE_NO_QID, _LINE_QID, _MAX_INDEX, _MIN_INDEX, _MISSING_LABEL,
-    _NFB, _NNZ, _NON_FINITE, _N_STATE, _QID_ROWS, _ROW, _TOO_LARGE, _ZERO_INDEX,
-    _count_lines_and_colons, _parse_lines, _write_rows)
+from ._svmlight_kernels import (
+    _BAD_TOKEN,
+    _DECREASING,
+    _DONE,
+    _DUPLICATE,
+    _ERROR,
+    _GROW,
+    _INDEX_MAX,
+    _LINE_AT_LIMIT,
+    _LINE_NO_QID,
+    _LINE_QID,
+    _MAX_INDEX,
+    _MIN_INDEX,
+    _MISSING_LABEL,
+    _N_STATE,
+    _NFB,
+    _NNZ,
+    _NON_FINITE,
+    _QID_ROWS,
+    _ROW,
+    _TOO_LARGE,
+    _ZERO_INDEX,
+    IndexOptions,
+    Parsed,
+    _count_lines_and_colons,
+    _parse_lines,
+    _write_rows,
+)
 from .dataset import Dataset
 
 # ----------------------------------------------------------------------------
@@ -171,8 +195,8 @@ def _parse_buffer(buf, name, n_features, zero_based, dtype):
     indptr = np.zeros(rows + 1, np.int32)
     indices = np.empty(n_colons, np.int32)
     data = np.empty(n_colons, dtype)
-    out = (labels, qids, indptr, indices, data)
-    options = _index_options(zero_based, n_features)
+    out = Parsed(labels, qids, indptr, indices, data)
+    options = IndexOptions(*_index_options(zero_based, n_features))
     fallback = np.empty((_FALLBACK_CAPACITY, 4), np.int64)
     state = np.zeros(_N_STATE, np.int64)
     state[_MIN_INDEX] = np.iinfo(np.int64).max

@@ -3,17 +3,19 @@ import inspect
 import warnings
 
 from ..errors import check_choice
-from ..optimizers import get_optimizer
-from ..multinomial import MultinomialProblem
-from ..problem import Problem
-from ..schedules import make_schedule
+from ..model.multinomial import MultinomialProblem
+from ..model.optimizers import get_optimizer
+from ..model.problem import Problem
+from ..model.schedules import make_schedule
 from ..trace import Trace
-from . import hogwild, multinomial, multinomial_svrg, ray_ps, svrg, sync
+from ..model.ranking import RankingProblem
+from . import hogwild, multinomial, multinomial_svrg, ranking, ray_ps, svrg, sync
 from .common import Result, positive_int, positive_number
 
 # ray_ps imports Ray only when a fit runs
 DRIVERS = {"sync": sync.run, "hogwild": hogwild.run, "svrg": svrg.run, "ray": ray_ps.run}
 MULTINOMIAL_DRIVERS = {**multinomial.DRIVERS, "svrg": multinomial_svrg.run_svrg}
+RANKING_DRIVERS = {"sync": ranking.run}
 
 
 def local_drivers():
@@ -30,12 +32,14 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
 
     Parameters
     ----------
-    problem : Problem or MultinomialProblem
+    problem : Problem, MultinomialProblem or RankingProblem
         Data, loss and penalty: P(w, b) = (1/n) sum_i s_i l(x_i.w + b, y_i) + penalty(w).
-        A :class:`~parallel_sgd.multinomial.MultinomialProblem` (softmax, Crammer-Singer;
+        A :class:`~parallel_sgd.model.multinomial.MultinomialProblem` (softmax, Crammer-Singer;
         drivers ``sync`` and ``hogwild``, and ``svrg`` for softmax with L2; optimizer
         ``sgd``, ``batch_size=1``) is trained on its d x K weights: ``coef`` is then
-        (d, K), ``intercept`` (K,).
+        (d, K), ``intercept`` (K,). A :class:`~parallel_sgd.model.ranking.RankingProblem`
+        (SVM-Rank; driver ``sync`` on one thread, option ``average``) by steps on pairs
+        of rows drawn within queries, ``n_samples`` pairs an epoch.
     driver : {"sync", "hogwild", "svrg", "ray"}
         ``"sync"``: serial SGD for ``batch_size=1``; otherwise mini-batches whose
         gradient is computed over ``n_workers`` threads, one update per batch.
@@ -55,7 +59,7 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     batch_size : int
         Rows per update.
     learning_rate : {"optimal", "constant", "inverse", "inverse_sqrt", "exponential"}
-        Step-size schedule (see :mod:`parallel_sgd.schedules`); default ``optimal``.
+        Step-size schedule (see :mod:`parallel_sgd.model.schedules`); default ``optimal``.
         SVRG takes a constant step only (None or ``"constant"``).
     eta0 : float, optional
         First step size; by default scikit-learn's choice for ``optimal`` and
@@ -81,9 +85,11 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     Result
         ``coef``, ``intercept`` and ``trace`` (a list of flat dict rows).
     """
-    if not isinstance(problem, Problem):
-        raise TypeError(f"problem must be a psgd.Problem, got {type(problem).__name__}")
-    drivers = MULTINOMIAL_DRIVERS if isinstance(problem, MultinomialProblem) else DRIVERS
+    if not isinstance(problem, (Problem, RankingProblem)):
+        raise TypeError(f"problem must be a psgd.Problem, MultinomialProblem or RankingProblem, "
+                        f"got {type(problem).__name__}")
+    drivers = (MULTINOMIAL_DRIVERS if isinstance(problem, MultinomialProblem) else
+               RANKING_DRIVERS if isinstance(problem, RankingProblem) else DRIVERS)
     run = drivers[check_choice("driver", driver, drivers)]
     n_workers = positive_int("n_workers", n_workers)
     n_epochs = positive_number("n_epochs", n_epochs)

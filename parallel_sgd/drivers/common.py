@@ -1,14 +1,13 @@
-"""What every SGD-family driver shares: the model state the kernels mutate, their
-grouped arguments, argument checks and the `Result`."""
+"""What every driver shares: the `Result`, the epoch loop with its checkpoints and
+divergence checks, argument checks, and the Numba thread count of a fit."""
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from ..errors import DivergenceError
-from ..kernels import averaging
-from ..kernels.linalg import data_arrays
-from ..penalties import flush_cumulative_l1
-from ..trace import checkpoint_epochs, optimum_value
+from ..trace import checkpoint_epochs
 
 
 @dataclass
@@ -20,7 +19,7 @@ class Result:
     trace: list
     driver: str = ""
     config: dict = field(default_factory=dict)
-    state: object = None  # the sync driver's ModelState, to resume from (``resume=``)
+    state: object = None  # the sync driver's model state, to resume from (``resume=``)
 
     @property
     def objective(self):
@@ -34,94 +33,6 @@ class Result:
     @property
     def n_updates(self):
         return self.trace[-1]["n_updates"] if self.trace else 0
-
-
-class ModelState:
-    """The weights as the kernels hold them: ``w = scale * v``, lazily L1-penalized.
-
-    ``v`` has the data's dtype; ``scalars = [b, scale, u]`` is float64; ``q`` holds
-    the L1 penalty each coordinate has received; ``rule_state`` the update rule's.
-    ``average`` is None, or the ASGD state ``(aw, avg)`` of :mod:`..kernels.averaging`
-    once :meth:`start_averaging` was called; ``steps`` counts the steps taken so far
-    (a resumed fit continues its schedule from there).
-    """
-
-    def __init__(self, n_features, dtype, rule, coef_init=None, intercept_init=0.0):
-        self.v = np.zeros(n_features, dtype=dtype)
-        if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=np.float64)
-            if coef_init.shape != (n_features,):
-                raise ValueError(f"coef_init must have shape ({n_features},), got {coef_init.shape}")
-            self.v[:] = coef_init
-        self.scalars = np.array([float(intercept_init or 0.0), 1.0, 0.0])
-        self.q = np.zeros(n_features, dtype=dtype)
-        self.rule_state = rule.init_state(n_features, dtype)
-        self.rule_name = rule.name
-        self.average = None
-        self.steps = 0
-
-    @property
-    def arrays(self):
-        """``(v, scalars, q, rule_state)``: the kernels' ``model`` argument."""
-        return self.v, self.scalars, self.q, self.rule_state
-
-    def start_averaging(self, start=0):
-        """Average the iterates of global steps ``t >= start`` (0-based) from now on."""
-        avg = np.zeros(averaging.N_SCALARS)
-        avg[averaging.BSUM] = 1.0
-        avg[averaging.START] = float(start)
-        self.average = (np.zeros(self.v.shape[0]), avg)
-
-    @property
-    def averaged(self):
-        """Whether :meth:`weights` returns an average (averaging on and started)."""
-        return self.average is not None and self.average[1][averaging.COUNT] > 0
-
-    def weights(self):
-        """The model ``(w, b)``: the average of the iterates once ASGD has started,
-        else :meth:`iterate`."""
-        if not self.averaged:
-            return self.iterate()
-        aw, avg = self.average
-        w = (aw + avg[averaging.A] * self.v.astype(np.float64)) / avg[averaging.BSUM]
-        return w, float(avg[averaging.INTERCEPT])
-
-    def iterate(self):
-        """``(w, b)`` as float64 copies: scale folded in, pending L1 penalty applied.
-
-        The kernel state itself is not changed, so evaluating does not perturb training.
-        """
-        w = self.v.astype(np.float64) * self.scalars[1]
-        if self.scalars[2] > 0.0:
-            flush_cumulative_l1(w, self.q.astype(np.float64), 1.0, self.scalars[2])
-        return w, float(self.scalars[0])
-
-    def check_finite(self, where):
-        w, b = self.iterate()
-        if not (np.isfinite(w).all() and np.isfinite(b)):
-            raise DivergenceError(f"training diverged ({where}): the weights are no longer finite")
-
-
-def kernel_data(problem):
-    """``(X, indices, indptr, y, sample_weight)``: the kernels' ``data`` argument."""
-    values, indices, indptr = data_arrays(problem.data.X)
-    return values, indices, indptr, problem.y, problem.data.sample_weight
-
-
-def kernel_config(problem, rule, intercept_rate=1.0):
-    """``(loss_code, rule_code, hyper, l2, l1, intercept_rate, penalty_weights)``.
-
-    ``intercept_rate`` scales the intercept's steps; it is 0 without an intercept.
-    """
-    return (
-        problem.loss.code,
-        rule.code,
-        rule.hyper_array(),
-        problem.penalty.l2,
-        problem.penalty.l1,
-        float(intercept_rate) if problem.fit_intercept else 0.0,
-        problem.penalty_weights.astype(np.float64),
-    )
 
 
 def divergence_error(where, schedule, problem):
@@ -232,6 +143,42 @@ def positive_number(name, value):
     return value
 
 
-__all__ = ["Result", "ModelState", "kernel_data", "kernel_config", "divergence_error",
-           "check_progress", "train_epochs",
-           "positive_int", "positive_number", "optimum_value"]
+@contextmanager
+def numba_threads(n_workers):
+    """Run the enclosed ``prange`` kernels on ``n_workers`` threads."""
+    if n_workers > numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"n_workers={n_workers} exceeds the {numba.config.NUMBA_NUM_THREADS} threads Numba "
+            f"was started with (set NUMBA_NUM_THREADS before importing parallel_sgd)"
+        )
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n_workers)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def average_start(average):
+    """The 0-based step averaging starts at (None: no averaging), from the ``average``
+    option: False/None (off), True (from the first step) or the 1-based step ``k``
+    (scikit-learn's meaning; 0 is off)."""
+    if average is False or average is None:
+        return None
+    if average is True:
+        return 0
+    if isinstance(average, (int, np.integer)) and average >= 0:
+        return None if average == 0 else int(average) - 1
+    raise ValueError(f"average must be True, False or an int >= 0 (the step averaging "
+                     f"starts at), got {average!r}")
+
+
+def check_plain_steps(what, unit, batch_size, rule):
+    """What the drivers of multinomial and ranking problems refuse: more than one
+    ``unit`` per step, and update rules other than plain SGD (``what`` names the
+    problems in the message)."""
+    if batch_size != 1:
+        raise ValueError(f"{what} are trained one {unit} per step: batch_size must be 1, "
+                         f"got {batch_size}")
+    if rule.name != "sgd":
+        raise ValueError(f"{what} are trained with optimizer 'sgd' only, got {rule.name!r}")

@@ -1,310 +1,24 @@
 """The Hogwild! driver: ``n_workers`` workers train one shared model at once.
 
-Each worker owns a shard of the rows and its own random stream, reshuffling its
-shard every epoch (see :class:`Workers`); the workers run the nogil kernels of
-:mod:`parallel_sgd.kernels.hogwild` on their rows at the same time, and meet
-only at checkpoints, where the trace needs a consistent model.
-
-Nothing takes a lock. Each worker steps on a private replica of the model and
-adds its changes into the shared weights every ``merge_every`` steps, because
-on 2 cores plain Hogwild -- all workers writing one weight vector on every step
--- measured slower than one thread: see the kernel module for the figures.
-``locking="global"`` is the opposite baseline, every step on the shared model
-under one lock.
+The workers are the team of :mod:`.team`: each owns a shard of the rows and its
+own random stream, steps on a private replica of the model and adds its changes
+into the shared weights every ``merge_every`` steps. Nothing takes a lock: on 2
+cores plain Hogwild -- all workers writing one weight vector on every step --
+ran slower than one thread (BENCHMARKS.md, Hogwild!). ``locking="global"`` is
+the opposite baseline, every step on the shared model under one lock.
 
 ``backend="threads"`` runs the workers as threads of this process;
 ``backend="processes"`` as processes attached to the data and the model through
-shared memory (:mod:`.hogwild_processes`); either way the caller itself is
-worker 0 (see :class:`Team`). One worker has nobody to race with:
-it runs the serial kernel, so its result equals ``driver="sync"`` exactly.
+shared memory (:mod:`.processes`); either way the caller itself is worker 0. One
+worker has nobody to race with: it runs the serial kernel, so its result equals
+``driver="sync"`` exactly.
 
 Every update rule is supported: their state is per coordinate and is merged like
 the weights. Mini-batches are not (``batch_size`` must be 1).
 """
-import threading
-
-import numpy as np
-
-from ..errors import check_choice
-from ..kernels.handoff import (FAILED, GO, MARGINS, STEPS, STOP, counts, finish, new_sync,
-                               publish, wait_all, write_plan)
-from ..kernels.hogwild import new_replica, replica_serve
-from . import sync
-from .common import ModelState, kernel_config, kernel_data, train_epochs
-
-BACKENDS = ("threads", "processes")
-LOCKING = ("none", "global")
-
-
-def default_merge_every(problem, n_workers):
-    """Steps between a worker's merges: the smallest of
-
-    * ``10 d / nnz_per_row``: a merge costs O(d) and a step ~ the row's non-zeros,
-      so merges cost about 10% of the steps;
-    * ``8192 / n_workers``: the other workers' unmerged steps stay under ~8k. On
-      16 cores with the 200k x 47k problem, 3125 steps per merge left 16 threads
-      at a relative suboptimality of 0.31 after 3 epochs (serial: 6e-3); 1024 gave
-      1.2e-2, 5.1x faster per epoch than one thread;
-    * half the worker's share of an epoch, rounded up (news20 on 2 threads, 11
-      seeds, 16 epochs: a quarter, 1991 steps, ran 1.69x as fast as one thread to a
-      relative suboptimality of 6.0e-4; 4096 steps 1.82x, to 2.3e-4: its merges of
-      62k weights had cost a sixth of the time);
-
-    and at least 256.
-    """
-    nnz_per_row = max(1.0, problem.data.nnz / problem.n_samples)
-    wanted = min(int(10 * problem.n_features / nnz_per_row), 8192 // n_workers,
-                 -(-problem.n_samples // (2 * n_workers)))
-    return max(256, wanted)
-
-
-def check_options(problem, n_workers, batch_size, rule, backend, locking, merge_every,
-                  merge_weights):
-    """Validate Hogwild's options; errors name the option and the accepted values."""
-    check_choice("backend", backend, BACKENDS)
-    check_choice("merge_weights", merge_weights, MERGE_WEIGHTS)
-    check_choice("locking", locking, LOCKING)
-    if batch_size != 1:
-        raise ValueError(f"driver 'hogwild' updates after every example: batch_size must be 1, "
-                         f"got {batch_size} (use driver='sync' for mini-batches)")
-    if n_workers > problem.n_samples:
-        raise ValueError(f"n_workers={n_workers} exceeds the number of rows "
-                         f"({problem.n_samples}): every worker needs rows to work on")
-    if not rule.lock_free_safe:
-        raise ValueError(f"update rule {rule.name!r} is not safe without locks; "
-                         f"use one of: sgd, momentum, adagrad, rmsprop, adam")
-    if merge_every is not None and (isinstance(merge_every, bool)
-                                    or not isinstance(merge_every, (int, np.integer))
-                                    or merge_every < 1):
-        raise ValueError(f"merge_every must be an integer >= 1, got {merge_every!r}")
-
-
-MERGE_WEIGHTS = ("frequency", "sum")
-
-
-def merge_shares(problem, n_workers, merge_weights):
-    """Weight of each coordinate's change in a merge: ``1 / (1 + (k - 1) f_j)`` with
-    ``f_j`` the fraction of rows touching feature j ("frequency"), or 1 ("sum")."""
-    if merge_weights == "sum":
-        return np.ones(problem.n_features)
-    frequency = problem.column_counts / problem.n_samples
-    return 1.0 / (1.0 + (n_workers - 1) * frequency)
-
-
-class Workers:
-    """The kernel arguments of each worker: a private replica around the shared model,
-    its own shard of the rows and its own random stream.
-
-    Worker ``w`` owns the rows at epoch positions ``p % n_workers == w`` (a random
-    assignment drawn once from ``random_state``, or the stored order with
-    ``shuffle=False``), and reshuffles them at the start of every epoch, inside its
-    kernel, with its own generator (``rngs``, from ``SeedSequence(random_state).spawn``),
-    so no permutation is drawn centrally.
-    The epoch's step sizes are dealt out the same way: position ``p`` of the epoch
-    is worker ``p % n_workers``'s step ``p // n_workers``.
-    ``orders`` and ``etas`` hold every worker's rows and step sizes, worker ``w``'s
-    at ``offsets[w]:offsets[w + 1]``.
-    """
-
-    def __init__(self, problem, rule, state, n_workers, merge_every, locking, intercept_rate,
-                 merge_weights="frequency", random_state=0, shuffle=True):
-        self.data = kernel_data(problem)
-        self.locked = locking == "global"
-        self.config = kernel_config(problem, rule, intercept_rate)
-        self.l1 = problem.penalty.l1
-        self.state_share = 1.0 if rule.state_is_sum else 1.0 / n_workers
-        self.shares = merge_shares(problem, n_workers, merge_weights)
-        if not self.locked:  # replicas step without L1; merges apply it
-            self.config = self.config[:4] + (0.0,) + self.config[5:]
-        self.shared = state.arrays
-        self.replicas = None  # made by the thread team; processes make their own
-        self.merge_every = merge_every or default_merge_every(problem, n_workers)
-        self.lock = np.zeros(1, dtype=np.int64) if self.locked else None
-        self.n_workers = n_workers
-        self.n = n = problem.n_samples
-        root, *self.streams = np.random.SeedSequence(random_state).spawn(n_workers + 1)
-        self.rngs = [np.random.default_rng(stream) for stream in self.streams]
-        assignment = np.random.default_rng(root).permutation(n) if shuffle else np.arange(n)
-        self.orders = np.concatenate([assignment[w::n_workers] for w in range(n_workers)])
-        self.offsets = np.concatenate([[0], np.cumsum(
-            [len(range(w, n, n_workers)) for w in range(n_workers)])])
-        self.etas = np.zeros(n)
-        self.shuffle = shuffle
-        # (point, out): a checkpoint's (w, b) and the margins the workers compute from it
-        self.probe = (np.zeros(problem.n_features + 1), np.zeros(n))
-
-    def own_rows(self, worker):
-        """Worker ``worker``'s rows (a view of ``orders``), in its current epoch order."""
-        return self.orders[self.offsets[worker]:self.offsets[worker + 1]]
-
-    def plan(self, etas, first_step):
-        """Deal the steps ``first_step ...`` (``len(etas)`` of them, within one epoch) to
-        the workers: write each one's step sizes into ``etas`` and return, per worker,
-        ``(start, end, t_start, reshuffle)`` in its own rows, where ``t_start`` is its
-        own step count (Adam's bias correction) and ``reshuffle`` marks an epoch start.
-        """
-        k, position = self.n_workers, first_step % self.n
-        end = position + len(etas)
-        plans = []
-        for w in range(k):
-            a, b = (position - w + k - 1) // k, (end - w + k - 1) // k
-            self.etas[self.offsets[w] + a:self.offsets[w] + b] = etas[(w - position) % k::k]
-            plans.append((a, b, (first_step - position) // k + a,
-                          self.shuffle and position == 0))
-        return plans
-
-    def first_failure(self, etas, first_step, plans, done):
-        """The index in ``etas`` of the first step a worker could not complete, or its length."""
-        k, position = self.n_workers, first_step % self.n
-        failed = [(w - position) % k + k * count
-                  for w, ((a, b, _, _), count) in enumerate(zip(plans, done)) if count < b - a]
-        return min(failed, default=len(etas))
-
-    def own_etas(self, worker):
-        """Worker ``worker``'s step sizes (a view of ``etas``), aligned with :meth:`own_rows`."""
-        return self.etas[self.offsets[worker]:self.offsets[worker + 1]]
-
-    def serve(self, worker, sync, spins):
-        """Run worker ``worker``'s calls as the hand-off ``sync`` deals them, until none
-        comes within ``spins`` waits (:mod:`..kernels.handoff`)."""
-        replica, base = (None, None) if self.locked else self.replicas[worker]
-        return replica_serve(sync, worker, spins, self.own_rows(worker), self.rngs[worker],
-                             self.own_etas(worker), self.probe, self.data, self.shared,
-                             replica, base, self.config, self.merge_every, self.lock,
-                             self.shares, 1.0 / self.n_workers, self.state_share, self.l1)
-
-    def make_replicas(self, count=None):
-        """Private replicas for the first ``count`` workers (default: all), the ones that
-        run in this process."""
-        if not self.locked and self.replicas is None:
-            self.replicas = [new_replica(self.shared) for _ in range(count or self.n_workers)]
-
-
-SPINS = 65536
-"""How long a waiting worker stays awake for the next call before it sleeps: ~25 us of
-pauses, then ~10 ms of yields on an idle core (:func:`..kernels.handoff.relax`). The
-checkpoints between calls took 0.9-1.8 ms on a9a and news20; a worker that slept
-through them woke ~50 us late for the next call, and the leader waited for it.
-Measured on 2 cores (11 seeds, 16 epochs, checkpoints every half epoch), speedup in
-solver time / in wall time over one thread: a9a 1.57x / 1.30x with 2048 waits,
-1.70x / 1.34x with 65536; news20 1.52x / 1.25x and 1.68x / 1.28x. (Pure pause
-spinning through the checkpoints also gained on the solver clock, but slowed the
-checkpoints' parallel pass: news20's wall-time speedup fell to 1.14x.)"""
-
-
-class Team:
-    """What every Hogwild! team shares: the calling thread is worker 0, the leader,
-    and workers 1.. (threads or processes) take their calls through the spin hand-off
-    of :mod:`..kernels.handoff` (a thread pool's wake-up per call cost ~0.1 ms here).
-
-    A subclass starts the workers with ``self.sync`` and defines ``_wake_workers``
-    (before and after each call is published), ``_check_workers`` (raise when one
-    died; called while the leader waits), ``_error`` (the error of a worker that
-    answered ``FAILED``) and ``close``.
-    """
-
-    def __init__(self, workers, sync):
-        self.workers = workers
-        self.sync = sync
-        self.generation = 0
-        self.spins = SPINS
-
-    def run_steps(self, rows, etas, first_step):
-        self._wake_workers()  # first: the OS wake-up overlaps the planning below
-        plans = self.workers.plan(etas, first_step)
-        done = self._call(plans, STEPS)
-        return self.workers.first_failure(etas, first_step, plans, done)
-
-    def margins(self, w, b):
-        """``X w + b`` over the training rows, each worker computing a block of them: the
-        checkpoints' pass (:attr:`parallel_sgd.trace.Trace.margins`) runs on the team,
-        whose waiting workers would otherwise compete with another pool's threads for
-        the cores (news20 on 2 cores: a sixth of the calls after such a pass were 2 ms
-        late, against 2% with the team's pass)."""
-        self._wake_workers()
-        point, out = self.workers.probe
-        point[:-1], point[-1] = w, b
-        n, k = self.workers.n, self.workers.n_workers
-        plans = [(i * n // k, (i + 1) * n // k, 0, False) for i in range(k)]
-        self._call(plans, MARGINS)
-        return out.copy()
-
-    def _call(self, plans, kind):
-        """Publish one call (``plans[w]`` for worker ``w``), take the leader's part, wait
-        for the others; returns each worker's count of work done."""
-        for w, plan in enumerate(plans):
-            write_plan(self.sync, w, *plan, kind)
-        self.generation += 1
-        publish(self.sync, self.generation)
-        self._wake_workers()  # again: a worker that gave up spinning meanwhile sleeps
-        try:
-            self.workers.serve(0, self.sync, 0)
-        finally:
-            self._wait()
-        done = counts(self.sync, self.workers.n_workers)
-        for w in range(self.workers.n_workers):
-            if done[w] == FAILED:
-                raise self._error(w)
-        return done
-
-    def _wait(self):
-        """Until every worker answered this generation (checking on them now and then)."""
-        while not wait_all(self.sync, self.workers.n_workers, self.generation, self.spins):
-            self._check_workers()
-
-    def warm_up(self):
-        """Compile (or load) the leader's kernel before any clock starts."""
-        self.workers.serve(0, self.sync, 0)
-
-
-class ThreadTeam(Team):
-    """A :class:`Team` whose workers are threads of this process, living as long as it.
-
-    A worker that raises answers ``FAILED``; the leader re-raises its error.
-    """
-
-    def __init__(self, workers):
-        workers.make_replicas()
-        super().__init__(workers, new_sync(workers.n_workers))
-        self.wake = [threading.Event() for _ in range(workers.n_workers)]
-        self.errors = {}
-        self.stopping = False
-        self.threads = [threading.Thread(target=self._serve_forever, args=(w,), daemon=True,
-                                         name=f"psgd-hogwild-{w}")
-                        for w in range(1, workers.n_workers)]
-        for thread in self.threads:
-            thread.start()
-
-    def _serve_forever(self, worker):
-        while True:
-            self.wake[worker].wait()
-            self.wake[worker].clear()
-            if self.stopping:
-                return
-            try:
-                self.workers.serve(worker, self.sync, self.spins)
-            except BaseException as error:  # noqa: B036 -- the leader re-raises it
-                self.errors[worker] = error
-                finish(self.sync, worker, self.sync[GO], FAILED)
-
-    def _wake_workers(self):
-        for event in self.wake[1:]:
-            event.set()
-
-    def _check_workers(self):
-        """A worker that raised outside a call (so answered no generation) fails the run."""
-        if self.errors:
-            raise self.errors.pop(min(self.errors))
-
-    def _error(self, worker):
-        return self.errors.pop(worker)
-
-    def close(self):
-        self.stopping = True
-        publish(self.sync, STOP)
-        self._wake_workers()
-        for thread in self.threads:
-            thread.join()
+from .serial import train_serial
+from .state import ModelState
+from .team import ThreadTeam, Workers, check_team_options, train_team
 
 
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
@@ -315,39 +29,23 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     Driver options: ``backend`` ("threads" or "processes"); ``locking="global"``
     runs every step on the shared model under one lock (the serialized baseline
     the benchmark compares with); ``merge_every`` steps between a worker's merges
-    of its replica (default: :func:`default_merge_every`); ``merge_weights``
-    "frequency" (default) or "sum" (see :func:`merge_shares`); ``intercept_rate``
-    and ``shuffle`` as for the sync driver.
+    of its replica (default: :func:`.team.default_merge_every`); ``merge_weights``
+    "frequency" (default) or "sum" (see :func:`.team.merge_shares`);
+    ``intercept_rate`` and ``shuffle`` as for the sync driver.
     """
-    check_options(problem, n_workers, batch_size, rule, backend, locking, merge_every,
-                  merge_weights)
-    if n_workers == 1:
-        return sync.run(problem, n_workers=1, n_epochs=n_epochs, batch_size=1,
-                        schedule=schedule, rule=rule, random_state=random_state,
-                        eval_every=eval_every, trace=trace, coef_init=coef_init,
-                        intercept_init=intercept_init, intercept_rate=intercept_rate,
-                        shuffle=shuffle)
+    check_team_options(problem, n_workers, batch_size, rule, backend, locking, merge_every,
+                       merge_weights)
     state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, intercept_init)
+    if n_workers == 1:
+        return train_serial(problem, state, rule, trace, schedule, n_workers=1, n_epochs=n_epochs,
+                            batch_size=1, random_state=random_state, eval_every=eval_every,
+                            intercept_rate=intercept_rate, shuffle=shuffle)
     workers = Workers(problem, rule, state, n_workers, merge_every, locking, intercept_rate,
                       merge_weights, random_state, shuffle)
     if backend == "processes":
-        from .hogwild_processes import ProcessTeam
+        from .processes import ProcessTeam
         team = ProcessTeam(workers, state)
     else:
         team = ThreadTeam(workers)
     return train_team(problem, trace, state, schedule, team, n_epochs, eval_every,
                       random_state)
-
-
-def train_team(problem, trace, state, schedule, team, n_epochs, eval_every, random_state):
-    """The shared epoch loop on a team of workers that draw their own rows; the team is
-    closed afterwards, whatever happens."""
-    try:
-        team.warm_up()
-        if team.workers.probe is not None:
-            trace.margins = team.margins
-        return train_epochs(problem, trace, state, schedule, team.run_steps, n_epochs=n_epochs,
-                            eval_every=eval_every, random_state=random_state, shuffle=None)
-    finally:
-        trace.margins = None
-        team.close()

@@ -5,20 +5,21 @@ so an inner step costs one gradient evaluation) and the full gradient, over
 ``n_workers`` threads -- then runs ``inner_steps`` serial steps of
 :func:`parallel_sgd.kernels.multiclass_svrg.multiclass_inner_l2` on rows drawn
 uniformly. Work is counted in effective passes (gradient evaluations / n) as
-for the binary SVRG driver, whose pass counter and step rule this reuses:
+for the binary SVRG driver, whose pass counter and step rule this shares
+(:mod:`.svrg_loop`):
 ``1 / (2.75 L)`` with ``L`` the largest per-example smoothness
 (``smoothness * s_i ||x_i||^2 + l2`` for the weights, ``smoothness * s_i`` for the
 intercepts; softmax's smoothness is 1/2).
 """
 import numpy as np
 
+from ..kernels.args import SoftmaxSVRGConfig, SoftmaxSVRGModel, SVRGScratch
 from ..kernels.linalg import data_arrays
 from ..kernels.multiclass import rmatmul
 from ..kernels.multiclass_svrg import multiclass_inner_l2, multiclass_svrg_weights
-from .common import Result, kernel_data, positive_int
-from .multinomial import MultinomialState, check_common
-from .svrg import PassCounter, default_steps, outer_loops, warm_up
-from .sync import numba_threads
+from .common import Result, check_plain_steps, numba_threads, positive_int
+from .state import MultinomialState, kernel_rows
+from .svrg_loop import PassCounter, default_steps, outer_loops, warm_up
 
 
 def check_problem(problem, batch_size, rule):
@@ -29,7 +30,7 @@ def check_problem(problem, batch_size, rule):
     if problem.penalty.l1 > 0:
         raise ValueError("driver 'svrg' on multinomial problems takes an L2 penalty only "
                          "(l1_ratio=0); use driver='sync' or 'hogwild' for L1")
-    check_common(batch_size, rule)
+    check_plain_steps("multinomial problems", "example", batch_size, rule)
 
 
 class SoftmaxSVRG:
@@ -38,12 +39,14 @@ class SoftmaxSVRG:
     def __init__(self, problem, eta, eta_b):
         d, K = problem.n_features, problem.n_classes
         self.problem = problem
-        self.data = kernel_data(problem)
-        self.config = (problem.loss.code, eta, eta * problem.penalty.l2, eta_b)
-        self.model = (np.zeros(d * K), np.zeros(d * K), np.array([1.0, 0.0]), np.zeros(K))
+        self.data = kernel_rows(problem)
+        self.config = SoftmaxSVRGConfig(loss=problem.loss.code, eta=eta,
+                                        shrink=eta * problem.penalty.l2, eta_b=eta_b,
+                                        mu_b=np.zeros(K))
+        self.model = SoftmaxSVRGModel(np.zeros(d * K), np.zeros(d * K), np.zeros(K),
+                                      np.array([1.0, 0.0]))
         self.derivs = np.zeros((problem.n_samples, K))
-        self.mu_b = np.zeros(K)
-        self.scratch = (np.zeros(K), np.zeros(K), np.zeros(K))
+        self.scratch = SVRGScratch(np.zeros(K), np.zeros(K), np.zeros(K))
         self.flat = np.zeros(d * K)
 
     def take_snapshot(self, W, b):
@@ -55,20 +58,20 @@ class SoftmaxSVRG:
         self.derivs[:] = G
         n = problem.n_samples
         mu = rmatmul(*data_arrays(problem.data.X), G, problem.n_features) / n
-        self.mu_b[:] = G.sum(axis=0) / n if problem.fit_intercept else 0.0
-        psi, c, scalars, intercepts = self.model
+        self.config.mu_b[:] = G.sum(axis=0) / n if problem.fit_intercept else 0.0
+        psi, c, intercepts, scalars = self.model
         psi[:] = W.ravel()
-        c[:] = self.config[1] * mu.ravel()
+        c[:] = self.config.eta * mu.ravel()
         scalars[:] = (1.0, 0.0)
         intercepts[:] = b
 
     def run(self, rows):
-        return multiclass_inner_l2(self.data, self.model, self.derivs, self.mu_b, self.config,
-                                   rows, self.scratch)
+        return multiclass_inner_l2(self.data, self.model, self.derivs, self.config, rows,
+                                   self.scratch)
 
     def weights(self):
         flat = multiclass_svrg_weights(self.model, self.flat)
-        return flat.reshape(self.problem.n_features, -1).copy(), self.model[3].copy()
+        return flat.reshape(self.problem.n_features, -1).copy(), self.model.b.copy()
 
 
 def run_svrg(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state,

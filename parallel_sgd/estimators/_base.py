@@ -16,11 +16,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..data.dataset import Dataset, as_design_matrix
 from ..drivers import DRIVERS, fit
 from ..errors import check_choice
-from ..losses import get_loss
-from ..optimizers import OPTIMIZERS
-from ..penalties import Penalty
-from ..problem import Problem
-from ..schedules import SCHEDULES
+from ..maths.losses import get_loss
+from ..maths.penalties import Penalty
+from ..model.optimizers import OPTIMIZERS
+from ..model.problem import Problem
+from ..model.schedules import SCHEDULES
 
 PENALTIES = ("l2", "l1", "elasticnet")
 VALIDATION = dict(accept_sparse=True, accept_large_sparse=True, dtype=[np.float64, np.float32],

@@ -7,7 +7,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
-from ..multinomial import MultinomialProblem
+from ..model.multinomial import MultinomialProblem
 from ._base import BaseSGD, SignedProblem, make_dataset, shared_params
 
 CLASSIFICATION_LOSSES = ("hinge", "log_loss", "modified_huber", "squared_hinge")
@@ -52,7 +52,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
     shuffle : bool
         Draw a new row order every epoch.
     learning_rate : {"optimal", "constant", "inverse", "inverse_sqrt", "exponential"}
-        See :mod:`parallel_sgd.schedules`.
+        See :mod:`parallel_sgd.model.schedules`.
     eta0 : float or None
         First step; None picks scikit-learn's for ``optimal`` and ``1/L_max`` else.
     optimizer : {"sgd", "momentum", "adagrad", "rmsprop", "adam"}

@@ -4,13 +4,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..data.dataset import as_design_matrix
-from ..drivers.common import ModelState
-from ..drivers.sync import average_start
-from ..losses import get_loss
-from ..optimizers import get_optimizer
-from ..ranking import check_queries, fit_pairwise, ndcg_at_k
-from ..schedules import make_schedule
+from ..data.dataset import Dataset, as_design_matrix
+from ..drivers import fit
+from ..model.ranking import RankingProblem, check_queries, ndcg_at_k
 from ._base import VALIDATION, _int_at_least, _writeable
 
 
@@ -18,8 +14,9 @@ class SVMRank(BaseEstimator):
     """SVM-Rank (Joachims 2002) by stochastic gradient steps on sampled pairs.
 
     Minimizes ``(1/|Pairs|) sum max(0, 1 - (x_i - x_j).w) + alpha/2 ||w||^2`` over the
-    pairs of rows of one query with ``y_i > y_j``. Every step draws one pair
-    uniformly (see :class:`parallel_sgd.ranking.PairSampler`); pairs never cross
+    pairs of rows of one query with ``y_i > y_j``, through ``psgd.fit`` on a
+    :class:`parallel_sgd.model.ranking.RankingProblem`. Every step draws one pair
+    uniformly (see :class:`parallel_sgd.model.ranking.PairSampler`); pairs never cross
     queries and are never all built.
 
     Parameters
@@ -59,21 +56,17 @@ class SVMRank(BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, reset=True, **VALIDATION)
         X = _writeable(as_design_matrix(X))
         qid = check_queries(y, qid, X.shape[0])
-        rows_sq = X.multiply(X).sum(axis=1) if hasattr(X, "multiply") else (X * X).sum(axis=1)
-        # the largest pairwise smoothness bound, 2 (|x_i|^2 + |x_j|^2) <= 4 max |x|^2
-        schedule = make_schedule(self.learning_rate, self.eta0, self.alpha, get_loss("hinge"),
-                                 4.0 * float(np.max(rows_sq)) + self.alpha)
-        state = ModelState(X.shape[1], X.dtype, get_optimizer("sgd"))
-        start = average_start(self.average)
-        if start is not None:
-            state.start_averaging(start)
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31 - 1))
-        sampler = fit_pairwise(X, y, qid, float(self.alpha), schedule, self.max_iter, rng, state)
-        w, _ = state.weights()
-        self.coef_ = w
+        problem = RankingProblem(Dataset(X, y, qid=qid), float(self.alpha))
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        # one checkpoint, at the end: the trace's exact objective is not needed to train
+        result = fit(problem, driver="sync", n_epochs=self.max_iter, eval_every=self.max_iter,
+                     learning_rate=self.learning_rate, eta0=self.eta0, random_state=seed,
+                     average=self.average)
+        self.coef_ = result.coef
         self.n_iter_ = self.max_iter
-        self.t_ = float(state.steps + 1)
-        self.n_pairs_ = sampler.n_pairs
+        self.t_ = float(result.state.steps + 1)
+        self.n_pairs_ = problem.n_pairs
+        self.objective_ = result.objective
         return self
 
     def decision_function(self, X):

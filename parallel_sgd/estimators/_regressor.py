@@ -2,7 +2,7 @@
 import numpy as np
 from sklearn.base import RegressorMixin
 
-from ..problem import Problem
+from ..model.problem import Problem
 from ._base import BaseSGD, make_dataset, shared_params
 
 

@@ -1,8 +1,10 @@
-"""Numba hot loops: row access, SGD epochs, mini-batch steps, margins.
+"""Numba hot loops: row access, SGD epochs, mini-batch steps, SVRG inner loops, dual
+coordinate ascent, the update rules, the replica merges and the team's hand-off.
 
 Kernels only mutate the arrays they are given; they never allocate per example,
-never do I/O and never import drivers. Data arrives as ``(X, indices, indptr)``:
-``(X, None, None)`` for a dense C-contiguous matrix, ``(data, indices, indptr)``
-for CSR. The row accessors in :mod:`.rows` are specialized on that at compile
-time, so each kernel is written once for both layouts.
+never do I/O and never import drivers. They take a few named tuples, defined once
+in :mod:`.args`: the data (``Rows``, dense ``(X, None, None, ...)`` or CSR
+``(data, indices, indptr, ...)``), the model state, the config and scratch. The
+row accessors in :mod:`.rows` are specialized on the layout at compile time, so
+each kernel is written once for both.
 """

@@ -7,8 +7,9 @@ Bottou's ASGD, as scikit-learn does, it is kept as
 
     abar = (aw + a * v) / bsum
 
-with ``aw`` a float64 array and ``average = (aw, avg)``, ``avg = [a, bsum, k,
-intercept_average, start]``. Every change of the kernel state keeps the identity:
+with ``average`` an :class:`~.args.Average`: ``aw`` a float64 array and ``avg``
+holding ``a, bsum, k, intercept_average, start`` at the slots named below. Every
+change of the kernel state keeps the identity:
 
 * a change ``dv`` of ``v[j]`` inside a step (gradient or L1 catch-up): ``aw[j] -= a * dv``;
 * before ``v`` is folded into a new scale (``v *= s``) or reset to zero (O(d), rare):
@@ -24,13 +25,13 @@ factor of precision to cancellation (measured: 1e-10 after 60 steps whose scale 
 to 3e-8). The average is therefore also written out whenever ``a`` exceeds
 ``WRITE_OUT * scale``; ``a`` then grows back by about ``scale / k`` per step, so
 write-outs come at geometrically spaced steps (``k``, ~17k, ...) when the scale is
-steady: O(d log n) in all. So a step costs O(nnz of the row) more, plus O(1). ``average=None`` turns every hook
-into nothing at compile time: the plain kernel is unchanged.
+steady: O(d log n) in all. So a step costs O(nnz of the row) more, plus O(1).
+``average=None`` turns every hook into nothing at compile time: the plain kernel
+is unchanged.
 
-The hooks are inlined overloads that index ``average[0]``, ``average[1]`` and never
-unpack the tuple (``aw, avg = average``): Numba 0.68 silently drops writes to the
-unpacked arrays inside an overload inlined with ``inline="always"`` (measured; the
-same code not inlined, or indexing the tuple, works).
+The hooks are inlined overloads that read ``average.aw`` and ``average.avg`` and
+never unpack the tuple (``aw, avg = average``): Numba 0.68 silently drops writes to
+unpacked arrays inside an overload inlined with ``inline="always"``.
 """
 from numba import types
 from numba.extending import overload
@@ -64,8 +65,8 @@ def _track_change(average, j, dv):
         return lambda average, j, dv: None
 
     def impl(average, j, dv):
-        aw = average[0]
-        aw[j] = aw[j] - average[1][A] * dv
+        aw = average.aw
+        aw[j] = aw[j] - average.avg[A] * dv
     return impl
 
 
@@ -75,8 +76,8 @@ def _write_out(average, v):
         return lambda average, v: None
 
     def impl(average, v):
-        aw = average[0]
-        avg = average[1]
+        aw = average.aw
+        avg = average.avg
         a, bsum = avg[A], avg[BSUM]
         for j in range(v.shape[0]):
             aw[j] = (aw[j] + a * v[j]) / bsum
@@ -91,7 +92,7 @@ def _advance(average, t, v, scale, b):
         return lambda average, t, v, scale, b: None
 
     def impl(average, t, v, scale, b):
-        avg = average[1]
+        avg = average.avg
         if t < avg[START]:
             return
         k = avg[COUNT] + 1.0

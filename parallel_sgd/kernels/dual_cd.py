@@ -22,7 +22,7 @@ model that the smooth-loss reference solver minimizes when there is an L1 term.
 import numpy as np
 
 from .._jit import jit
-from ..penalties import soft_threshold
+from ..maths.penalties import soft_threshold
 from .rows import row_bounds, row_entry
 
 _XS_MULT = np.uint64(0x2545F4914F6CDD1D)
@@ -63,20 +63,20 @@ def _shuffle(index, size, rng):
 def dual_cd(data, state, config, max_visits, eps):
     """Run dual coordinate ascent until the projected-gradient spread is ``<= eps``.
 
-    ``data = (X, indices, indptr, y, upper, qii)`` with ``qii = ||x_i||^2``;
-    ``state = (beta, v, index, rng)`` where ``index`` lists the coordinates to
-    visit (those with ``upper > 0``) and ``rng`` is a one-element uint64 array;
-    ``config = (margin, kappa)`` with ``margin[i] = m_i``. ``beta`` and ``v``
-    are updated in place (``v`` must equal ``sum_i beta_i y_i x_i`` on entry).
+    ``data`` is a :class:`~.args.DualData`, ``state`` a :class:`~.args.DualState`
+    whose ``index`` lists the coordinates to visit (those with ``upper > 0``), and
+    ``config`` a :class:`~.args.DualConfig` with ``margin[i] = m_i``. ``beta`` and
+    ``v`` are updated in place (``v`` must equal ``sum_i beta_i y_i x_i`` on entry).
 
     Stops early after the epoch that brings the coordinate visits to
     ``max_visits`` (shrinking makes epochs cheaper as it goes, so work is
     counted in visits). Returns ``(epochs, spread, visits)``: epochs run, the
     last pass's projected-gradient spread (``<= eps`` means converged) and visits.
     """
-    X, indices, indptr, y, upper, qii = data
-    beta, v, index, rng = state
-    margin, kappa = config
+    X, indices, indptr, y = data.X, data.indices, data.indptr, data.y
+    upper, qii = data.upper, data.qii
+    beta, v, index, rng = state.beta, state.v, state.index, state.rng
+    margin, kappa = config.margin, config.kappa
     n_active = index.shape[0]
     size = n_active
     big = np.inf

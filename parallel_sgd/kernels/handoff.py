@@ -1,12 +1,10 @@
 """The spin hand-off between the Hogwild! team's leader and its workers.
 
-Waking a sleeping thread or process costs an OS wake-up: on the 2-core KVM
-machine a thread-pool round trip (submit, then wait for the result) added
-~100 us to every call, and 150 us after the pool had idled -- a tenth of a 1 ms
-stretch of a9a or news20 steps between two checkpoints. So the team talks
-through one int64 array, ``sync``, with acquire/release atomics, and waits by
-spinning where a wait is short -- first with the x86 ``pause`` hint, then
-yielding the core to any other runnable thread (:func:`relax`):
+Waking a sleeping thread or process costs an OS wake-up, about a tenth of a
+short call's steps (BENCHMARKS.md, Hogwild!). So the team talks through one
+int64 array, ``sync``, with acquire/release atomics, and waits by spinning where
+a wait is short -- first with the x86 ``pause`` hint, then yielding the core to
+any other runnable thread (:func:`relax`):
 
 * line 0 holds ``GO``, the number of the newest call (its *generation*), which
   the leader publishes after writing every worker's plan (``STOP`` when it closes
@@ -19,9 +17,10 @@ yielding the core to any other runnable thread (:func:`relax`):
   generation it finished) -- written by the worker.
 
 A worker's serve kernel (:func:`next_job` ... :func:`finish` in a loop) keeps
-taking calls while they come within ``spins`` waits of each other, then
-returns to Python to sleep; the leader wakes sleepers before it plans (so the
-wake-up overlaps the planning) and spins in :func:`wait_all` for the answers.
+taking calls while they come within ``channel.spins`` waits of each other
+(:class:`~.args.Channel`), then returns to Python to sleep; the leader wakes
+sleepers before it plans (so the wake-up overlaps the planning) and spins in
+:func:`wait_all` for the answers.
 """
 import numpy as np
 
@@ -39,11 +38,10 @@ PAUSES = 2048  # ~25 us of pause-spinning before a waiter starts yielding
 @jit
 def relax(attempt):
     """Wait a moment in a spin loop: ``pause`` for the first ``PAUSES`` attempts, then
-    ``sched_yield``. A pure spin took a core from the checkpoints' parallel objective
-    pass between calls; a yielding one gives way to any other runnable thread (the
-    scheduler still counts it as load, which is why the team runs that pass itself),
-    and a waiter that sleeps instead wakes ~50-100 us late on this KVM machine (a
-    tenth of a small call)."""
+    ``sched_yield``. A yielding waiter gives way to any other runnable thread, where
+    a pure spin would take a core from them; the scheduler still counts it as load,
+    which is why the team computes the checkpoints' pass itself. A waiter that slept
+    instead would wake late for the next call."""
     if attempt < PAUSES:
         spin_pause()
     else:
@@ -52,11 +50,9 @@ def relax(attempt):
 
 def private_copy(array, fill=None):
     """A copy of ``array`` (filled with ``fill`` if given) starting on a 128-byte boundary
-    with nothing else on its cache lines.
-
-    Small arrays from ``np.zeros`` come from malloc and can share a line with another
-    thread's: two private models of 123 weights measured 1.3-1.5x over one thread on
-    a9a this way, and 1.9x on isolated lines."""
+    with nothing else on its cache lines: small arrays from ``np.zeros`` come from
+    malloc and can share a line with another thread's, whose writes then slow this
+    one's (false sharing)."""
     size = max(1, array.nbytes)
     raw = np.zeros(size + 3 * LINE * 8, dtype=np.uint8)
     start = -raw.ctypes.data % (LINE * 8) + LINE * 8
@@ -91,31 +87,30 @@ def publish(sync, generation):
 
 @jit
 def shuffle(rng, rows):
-    """Fisher-Yates shuffle of ``rows`` in place with the NumPy Generator ``rng``.
-
-    Drawing ``floor(u (i + 1))`` from one double per element (bias below 2^-52) took
-    42 us for 16k rows here, against 120 us for ``Generator.shuffle`` and 200 us for
-    Numba's ``np.random.shuffle`` -- a fifth of a worker's a9a half epoch."""
+    """Fisher-Yates shuffle of ``rows`` in place with the NumPy Generator ``rng``,
+    drawing ``floor(u (i + 1))`` from one double per element (bias below 2^-52):
+    a third of the time of ``Generator.shuffle``."""
     for i in range(rows.shape[0] - 1, 0, -1):
         j = int(rng.random() * (i + 1))
         rows[i], rows[j] = rows[j], rows[i]
 
 
 @jit
-def next_job(sync, worker, rows, rng, spins):
-    """Wait (at most ``spins`` times, see :func:`relax`) for a generation this worker
-    has not done; returns ``(generation, kind, start, end, t_start)`` of its plan,
-    after reshuffling ``rows`` (the worker's own) with its generator ``rng`` when the
-    plan starts an epoch, or generation 0 when none came."""
-    at = line(worker)
+def next_job(channel, shard):
+    """Wait (at most ``channel.spins`` times, see :func:`relax`) for a generation this
+    worker has not done; returns ``(generation, kind, start, end, t_start)`` of its
+    plan, after reshuffling the worker's own rows (``shard.rows``) with its generator
+    ``shard.rng`` when the plan starts an epoch, or generation 0 when none came."""
+    sync = channel.sync
+    at = line(channel.worker)
     last = sync[at + DONE]
-    for attempt in range(spins + 1):
+    for attempt in range(channel.spins + 1):
         generation = acquire_load(sync, GO)
         if generation == STOP:
             break
         if generation != last:
             if sync[at + RESHUFFLE]:
-                shuffle(rng, rows)
+                shuffle(shard.rng, shard.rows)
             return (generation, sync[at + KIND], sync[at + START], sync[at + END],
                     sync[at + T_START])
         relax(attempt)
@@ -146,9 +141,8 @@ def wait_all(sync, n_workers, generation, spins):
 @jit
 def stretch(m, merge_every):
     """Steps between merges when ``m`` steps are to run with merges at most
-    ``merge_every`` apart: equal stretches. (Stretches of ``merge_every`` left a last
-    one of a few steps, which cost a whole O(d) merge: news20's half-epoch calls
-    of 7968 steps per worker, merged every 3983, paid for 3 merges instead of 2.)"""
+    ``merge_every`` apart: equal stretches, so that no last stretch of a few steps
+    pays for a whole O(d) merge."""
     stretches = max(1, -(-m // merge_every))
     return max(1, -(-m // stretches))
 

@@ -9,19 +9,21 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit, parallel_jit
-from ..losses import loss_deriv
-from ..optimizers import SGD, bias_corrections, rule_delta
+from ..maths.losses import loss_deriv
+from .args import L1_TOTAL, SCALE, BatchScratch
 from .rows import row_bounds, row_dot, row_entry, sample_weight
-from .sgd import B, SCALE, U, rule_step, sgd_row_update, shrink
+from .rules import SGD, bias_corrections, rule_delta
+from .sgd import rule_step, sgd_row_update, shrink
 
 
 @jit
-def apply_batch(data, model, config, rows, derivs, eta, t, scratch):
-    """One update from a batch's derivatives ``derivs`` (rows ``rows``) at step size ``eta``."""
+def apply_batch(data, model, config, rows, eta, t, scratch):
+    """One update from the derivatives ``scratch.derivs`` of the batch's rows ``rows``,
+    at step size ``eta`` (global step ``t``)."""
     X, indices, indptr, y, weights = data
-    v, scalars, q, state = model
-    loss_code, rule_code, hyper, l2, l1, intercept_rate, pw = config
-    acc, count, mark, touched = scratch
+    v, b, scalars, state = model.v, model.b, model.scalars, model.rule_state
+    derivs, acc, count, mark, touched = scratch
+    l2, l1, intercept_rate = config.l2, config.l1, config.intercept_rate
     d = v.shape[0]
     n = rows.shape[0]
     inv_b = 1.0 / n
@@ -29,17 +31,15 @@ def apply_batch(data, model, config, rows, derivs, eta, t, scratch):
     for r in range(n):
         g_b += derivs[r]
     g_b *= inv_b
-    if rule_code == SGD:
+    if config.rule.code == SGD:
         if l2 > 0.0:
             scalars[SCALE] = shrink(v, scalars[SCALE], 1.0 - eta * l2)
-        scalars[U] += eta * l1
+        scalars[L1_TOTAL] += eta * l1
         for r in range(n):
-            i = rows[r]
-            lo, hi = row_bounds(X, indptr, i)
-            sgd_row_update(X, indices, i, lo, hi, v, q, scalars[SCALE], scalars[U],
-                           derivs[r] * inv_b, eta, l1)
+            sgd_row_update(data, rows[r], model, scalars[SCALE], scalars[L1_TOTAL],
+                           -eta * (derivs[r] * inv_b), l1)
         if intercept_rate > 0.0:
-            scalars[B] -= intercept_rate * eta * g_b
+            b[0] -= intercept_rate * eta * g_b
         return
     # adaptive rules: sum the batch gradient per touched coordinate, then step each once
     stamp = mark[d] + 1
@@ -59,23 +59,24 @@ def apply_batch(data, model, config, rows, derivs, eta, t, scratch):
                     count[j] = 0.0
                 acc[j] += derivs[r] * x * inv_b
                 count[j] += inv_b
-    c1, c2 = bias_corrections(rule_code, hyper, t)
+    c1, c2 = bias_corrections(config.rule, t)
+    pw = config.penalty_weights
     for a in range(n_touched):
         j = touched[a]
-        v[j] = rule_step(state, j, acc[j], eta, v[j], rule_code, hyper, c1, c2,
-                         count[j] * pw[j], l2, l1)
+        v[j] = rule_step(config, state, j, acc[j], v[j], eta, c1, c2, count[j] * pw[j])
     if intercept_rate > 0.0:
-        scalars[B] += intercept_rate * rule_delta(rule_code, hyper, state, d, g_b, eta, c1, c2)
+        b[0] += intercept_rate * rule_delta(config.rule, state, d, g_b, eta, c1, c2)
 
 
-def make_scratch(n_features):
+def make_scratch(n_features, batch_size):
     """Per-fit scratch for :func:`apply_batch` (allocated once, never per example)."""
-    return (np.zeros(n_features), np.zeros(n_features), np.zeros(n_features + 1, dtype=np.int64),
-            np.zeros(n_features, dtype=np.int64))
+    return BatchScratch(np.zeros(batch_size), np.zeros(n_features), np.zeros(n_features),
+                        np.zeros(n_features + 1, dtype=np.int64),
+                        np.zeros(n_features, dtype=np.int64))
 
 
 @parallel_jit
-def minibatch_epoch(data, model, config, order, etas, batch_size, t_start, scratch, derivs):
+def minibatch_epoch(data, model, config, order, etas, batch_size, t_start, scratch):
     """Run ``len(etas)`` mini-batch steps over ``order``; returns the steps done.
 
     Each batch's derivatives are computed in parallel (``prange`` over the
@@ -84,26 +85,26 @@ def minibatch_epoch(data, model, config, order, etas, batch_size, t_start, scrat
     prediction is not finite.
     """
     X, indices, indptr, y, weights = data
-    v, scalars = model[0], model[1]
-    loss_code = config[0]
+    v, b, scalars = model.v, model.b, model.scalars
+    derivs = scratch.derivs
+    loss = config.loss
     m = order.shape[0]
     n_steps = etas.shape[0]
     for s in range(n_steps):
         first = s * batch_size
         size = min(m, first + batch_size) - first
-        scale, b = scalars[SCALE], scalars[B]
+        scale, intercept = scalars[SCALE], b[0]
         bad = 0
         for r in prange(size):
             i = order[first + r]
-            p = scale * row_dot(X, indices, indptr, i, v) + b
+            p = scale * row_dot(X, indices, indptr, i, v) + intercept
             if np.isfinite(p):
-                derivs[r] = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
+                derivs[r] = sample_weight(weights, i) * loss_deriv(loss, p, y[i])
             else:
                 derivs[r] = 0.0
                 bad += 1
         if bad > 0:
             return s
-        apply_batch(data, model, config, order[first:first + size], derivs, etas[s], t_start + s,
+        apply_batch(data, model, config, order[first:first + size], etas[s], t_start + s,
                     scratch)
     return n_steps
-

@@ -5,29 +5,28 @@ weights of one feature share cache lines; ``W = scale * v`` (the weight-scale
 trick: L2 costs O(1) per step) and L1 is the cumulative penalty of Tsuruoka et
 al. on the touched rows of ``W`` only, as in :mod:`.sgd`.
 
-State passed in (and mutated): ``model = (v, scalars, q, b)`` with ``v`` and ``q``
-(the L1 penalty each weight has received) of length ``d*K`` in the data's dtype,
-``scalars = [scale, u]`` (float64, ``u`` the cumulative L1 penalty per weight) and
-``b`` the K intercepts (float64). ``scratch = (p, g)``: two float64 arrays of K for
-the scores and their derivatives, so a step allocates nothing.
+State passed in (and mutated): ``model``, a :class:`~.args.MulticlassModel` (``v``
+and ``q``, the L1 penalty each weight has received, of length ``d*K`` in the data's
+dtype; the weight scale and the cumulative L1 penalty per weight in ``scalars``;
+the K intercepts ``b``), and ``scratch``, :class:`~.args.Scores` for the scores and
+their derivatives, so a step allocates nothing.
 
 One step on row ``i`` with step size ``eta``::
 
     p = scale * (x_i v) + b;    g = s_i * dl/dp(p, y_i)     (K scores, K derivatives)
     scale *= max(0, 1 - eta*l2)
     v[j, :] -= (eta/scale) * x_ij * g   for the row's features j;   b -= eta * g
-    u += eta*l1; catch up L1 on the row's features (all K weights of each)
+    l1_total += eta*l1; catch up L1 on the row's features (all K weights of each)
 """
 import numpy as np
 from numba import get_num_threads, prange
 
 from .._jit import jit, parallel_jit
-from ..multiclass_losses import SOFTMAX, multiclass_loss_grad
-from ..penalties import cumulative_l1
+from ..maths.multiclass_losses import SOFTMAX, multiclass_loss_grad
+from ..maths.penalties import cumulative_l1
+from .args import L1_TOTAL, SCALE
 from .rows import prefetch_ahead, row_bounds, row_entry, sample_weight
 from .sgd import shrink
-
-SCALE, U = 0, 1
 
 
 @jit
@@ -48,19 +47,19 @@ def row_scores(X, indices, indptr, i, v, n_classes, out):
 def multiclass_epoch(data, model, config, order, etas, scratch, loss_sum):
     """One plain-SGD step per entry of ``order`` (row ids), step sizes ``etas``.
 
-    ``data = (X, indices, indptr, y, weights)`` with ``y`` the int64 class indices;
-    ``config = (loss_code, l2, l1, intercept_rate)`` (``intercept_rate`` scales the
-    intercepts' steps, 0 without intercepts). ``loss_sum`` (float64 array of one, or
-    None) receives ``sum s_i l(p_i, y_i)`` at each step's prediction before its update.
+    ``data.y`` holds the int64 class indices; ``config`` is a
+    :class:`~.args.MulticlassConfig` (``intercept_rate`` scales the intercepts'
+    steps, 0 without intercepts). ``loss_sum`` (float64 array of one, or None)
+    receives ``sum s_i l(p_i, y_i)`` at each step's prediction before its update.
     Returns the steps done: ``len(order)``, or the position of the first step
     whose scores were not finite (training stops there).
     """
     X, indices, indptr, y, weights = data
-    v, scalars, q, b = model
-    loss_code, l2, l1, intercept_rate = config
-    p, g = scratch
+    v, b, scalars, q = model
+    loss_code, l2, l1, intercept_rate = config.loss, config.l2, config.l1, config.intercept_rate
+    p, g = scratch.p, scratch.g
     K = b.shape[0]
-    scale, u = scalars[SCALE], scalars[U]
+    scale, l1_total = scalars[SCALE], scalars[L1_TOTAL]
     m = order.shape[0]
     done = m
     for s in range(m):
@@ -81,7 +80,7 @@ def multiclass_epoch(data, model, config, order, etas, scratch, loss_sum):
             loss_sum[0] += s_i * value
         if l2 > 0.0:
             scale = shrink(v, scale, 1.0 - eta * l2)
-        u += eta * l1
+        l1_total += eta * l1
         lo, hi = row_bounds(X, indptr, i)
         if value > 0.0 or loss_code == SOFTMAX:  # a hinge within its margin moves nothing
             for k in range(K):
@@ -98,8 +97,8 @@ def multiclass_epoch(data, model, config, order, etas, scratch, loss_sum):
                 j, x = row_entry(X, indices, i, e)
                 if x != 0.0:
                     for k in range(j * K, j * K + K):
-                        cumulative_l1(v, q, k, scale, u)
-    scalars[SCALE], scalars[U] = scale, u
+                        cumulative_l1(v, q, k, scale, l1_total)
+    scalars[SCALE], scalars[L1_TOTAL] = scale, l1_total
     return done
 
 

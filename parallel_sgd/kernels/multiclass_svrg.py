@@ -11,30 +11,30 @@ just in time by keeping every weight as ``W_jk = P (psi_jk - c_jk R)`` with
 ``c = eta M``, ``P = (1 - eta l2)^t`` and ``R = sum_{s <= t} 1/P_s``: a step advances
 the two scalars and changes ``psi`` on the row's features only.
 
-``model = (psi, c, scalars, b)`` with ``psi`` and ``c`` flat d x K (row-major, float64),
-``scalars = [P, R]``; ``config = (loss_code, eta, h, eta_b)`` with ``h = eta l2``;
-``scratch = (p, g, xc)``, three float64 arrays of K.
+``model`` is a :class:`~.args.SoftmaxSVRGModel` (``psi`` and ``c`` flat d x K,
+row-major, float64; ``P`` and ``R`` in ``scalars``), ``config`` a
+:class:`~.args.SoftmaxSVRGConfig` (``shrink`` is ``h = eta l2``; ``mu_b`` the
+intercepts' snapshot gradient) and ``scratch`` an :class:`~.args.SVRGScratch`.
 """
 import numpy as np
 
 from .._jit import jit
-from ..multiclass_losses import multiclass_loss_grad
+from ..maths.multiclass_losses import multiclass_loss_grad
+from .args import P, R
 from .rows import prefetch_ahead, row_bounds, row_entry, sample_weight
 from .svrg import MIN_P, fold
 
-P, R = 0, 1
-
 
 @jit
-def multiclass_inner_l2(data, model, snapshot, mu_b, config, order, scratch):
+def multiclass_inner_l2(data, model, snapshot, config, order, scratch):
     """Inner steps over rows ``order``; returns the steps done (fewer when a score
     stopped being finite). ``snapshot`` (n x K) holds ``s_i dl/dp`` at the snapshot."""
     X, indices, indptr, y, weights = data
-    psi, c, scalars, b = model
-    loss_code, eta, h, eta_b = config
+    psi, c, b, scalars = model
+    loss_code, eta, eta_b, mu_b = config.loss, config.eta, config.eta_b, config.mu_b
     p, g, xc = scratch
     K = b.shape[0]
-    a = 1.0 - h
+    a = 1.0 - config.shrink
     p_scale, r_sum = scalars[P], scalars[R]
     m = order.shape[0]
     done = m
@@ -81,7 +81,7 @@ def multiclass_inner_l2(data, model, snapshot, mu_b, config, order, scratch):
 @jit
 def multiclass_svrg_weights(model, out):
     """The flat weights ``P (psi - c R)`` at the current step, into ``out``."""
-    psi, c, scalars, _ = model
+    psi, c, scalars = model.psi, model.c, model.scalars
     for t in range(out.shape[0]):
         out[t] = scalars[P] * (psi[t] - c[t] * scalars[R])
     return out

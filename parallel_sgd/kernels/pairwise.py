@@ -13,17 +13,20 @@ averages the iterates as in :mod:`.sgd`.
 import numpy as np
 
 from .._jit import jit
+from .args import SCALE
 from .averaging import advance
-from .rows import row_bounds, row_dot
-from .sgd import SCALE, shrink, sgd_row_update
+from .rows import row_dot
+from .sgd import sgd_row_update, shrink
 
 
 @jit
 def pairwise_epoch(data, model, average, l2, first, second, etas, t_start):
-    """One hinge step per pair ``(first[s], second[s])``; returns the steps done (the
-    position of the first non-finite prediction, if any)."""
-    X, indices, indptr = data
-    v, scalars, q, state = model
+    """One hinge step per pair ``(first[s], second[s])`` of rows of ``data``
+    (:class:`~.args.Rows`) on ``model`` (:class:`~.args.LinearModel`, whose intercept is
+    not used); returns the steps done (the position of the first non-finite
+    prediction, if any)."""
+    X, indices, indptr = data.X, data.indices, data.indptr
+    v, scalars = model.v, model.scalars
     scale = scalars[SCALE]
     m = etas.shape[0]
     for s in range(m):
@@ -36,10 +39,8 @@ def pairwise_epoch(data, model, average, l2, first, second, etas, t_start):
         if l2 > 0.0:
             scale = shrink(v, scale, 1.0 - eta * l2, average)
         if p < 1.0:
-            lo, hi = row_bounds(X, indptr, i)
-            sgd_row_update(X, indices, i, lo, hi, v, q, scale, 0.0, -1.0, eta, 0.0, average)
-            lo, hi = row_bounds(X, indptr, j)
-            sgd_row_update(X, indices, j, lo, hi, v, q, scale, 0.0, 1.0, eta, 0.0, average)
+            sgd_row_update(data, i, model, scale, 0.0, eta, 0.0, average)
+            sgd_row_update(data, j, model, scale, 0.0, -eta, 0.0, average)
         advance(average, t_start + s, v, scale, 0.0)
     scalars[SCALE] = scale
     return m

@@ -1,18 +1,14 @@
 """Serial SGD over a sequence of rows: the kernel every sgd-family driver runs.
 
-State passed in (and mutated):
-
-* ``v`` (d,) and ``scalars = [b, scale, u]``: the weights are ``w = scale * v``,
-  ``b`` is the intercept and ``u`` the cumulative L1 penalty per weight;
-* ``q`` (d,): L1 penalty each coordinate has received (Tsuruoka et al.);
-* ``state`` (n_slots, d + 1): the update rule's state, intercept last.
-
-One step on row ``i`` with step size ``eta``::
+It takes ``data`` (:class:`~.args.Rows`), ``model`` (:class:`~.args.LinearModel`,
+mutated: ``w = scale * v``, the intercept ``b[0]``, the L1 penalty each
+coordinate has received ``q`` and the update rule's state) and ``config``
+(:class:`~.args.SGDConfig`). One step on row ``i`` with step size ``eta``::
 
     p = scale * (x_i . v) + b;  g = s_i * dl/dp(p, y_i)
     rule sgd:   scale *= max(0, 1 - eta*l2)            (L2 on every weight, O(1))
                 v += (-eta*g/scale) * x_i;  b -= eta*g
-                u += eta*l1; catch up L1 on the row's coordinates
+                l1_total += eta*l1; catch up L1 on the row's coordinates
     others:     for each coordinate j the row touches (x_ij != 0):
                     g_j = g*x_ij + pw_j*(l2*w_j + l1*sign(w_j))
                     w_j += rule_delta(g_j)   (L1: clipped at 0 if it changes sign)
@@ -32,13 +28,13 @@ from numba import types
 from numba.extending import overload
 
 from .._jit import jit, overload_options
-from ..losses import loss_deriv, loss_value
+from ..maths.losses import loss_deriv, loss_value
+from ..maths.penalties import cumulative_l1
+from .args import L1_TOTAL, SCALE
 from .averaging import advance, track_change, write_out
-from ..optimizers import SGD, bias_corrections, rule_delta
-from ..penalties import cumulative_l1
 from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
+from .rules import SGD, bias_corrections, rule_delta
 
-B, SCALE, U = 0, 1, 2
 MIN_SCALE = 1e-9
 
 
@@ -78,38 +74,44 @@ def shrink(v, scale, factor, average=None):
 
 
 @jit
-def sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1, average=None):
-    """Plain-SGD step of one row after the L2 shrink: ``w -= eta*g*x``, then L1 catch-up.
+def sgd_row_update(data, i, model, scale, l1_total, change, l1, average=None):
+    """Plain-SGD step of row ``i`` after the L2 shrink: ``w += change * x_i``, then the
+    L1 catch-up of the row's coordinates (``scale`` and ``l1_total`` are the model's
+    current ones, which the caller may hold in registers).
 
     Every change of ``v`` is reported to ``average`` (ASGD state, or None).
     """
-    if g != 0.0:
-        c = -eta * g / scale
+    v, q = model.v, model.q
+    lo, hi = row_bounds(data.X, data.indptr, i)
+    if change != 0.0:
+        c = change / scale
         for k in range(lo, hi):
-            j, x = row_entry(X, indices, i, k)
+            j, x = row_entry(data.X, data.indices, i, k)
             old = v[j]
             v[j] = old + c * x
             track_change(average, j, v[j] - old)
     if l1 > 0.0:
         for k in range(lo, hi):
-            j, x = row_entry(X, indices, i, k)
+            j, x = row_entry(data.X, data.indices, i, k)
             if x != 0.0:
                 old = v[j]
-                cumulative_l1(v, q, j, scale, u)
+                cumulative_l1(v, q, j, scale, l1_total)
                 track_change(average, j, v[j] - old)
 
 
 @jit
-def rule_step(state, j, gj, eta, wj, code, hyper, c1, c2, pw_j, l2, l1):
+def rule_step(config, state, j, gj, wj, eta, c1, c2, pw_j):
     """New value of coordinate ``j`` (now ``wj``) after an adaptive-rule step.
 
     ``gj`` is the loss gradient; the penalty gradient ``pw_j * (l2*wj + l1*sign(wj))``
-    is added here, and an L1 step that would cross zero stops at zero.
+    is added here, and an L1 step that would cross zero stops at zero. ``c1, c2`` are
+    the step's bias corrections.
     """
+    l2, l1 = config.l2, config.l1
     if l2 > 0.0 or l1 > 0.0:
         sign = 1.0 if wj > 0.0 else (-1.0 if wj < 0.0 else 0.0)
         gj += pw_j * (l2 * wj + l1 * sign)
-    new = wj + rule_delta(code, hyper, state, j, gj, eta, c1, c2)
+    new = wj + rule_delta(config.rule, state, j, gj, eta, c1, c2)
     if l1 > 0.0 and new * wj < 0.0:
         new = 0.0
     return new
@@ -119,60 +121,57 @@ def rule_step(state, j, gj, eta, wj, code, hyper, c1, c2, pw_j, l2, l1):
 def sgd_epoch(data, model, config, order, etas, t_start):
     """Run one SGD step per entry of ``order`` (row ids), step sizes ``etas``.
 
-    ``data = (X, indices, indptr, y, weights)``, ``model = (v, scalars, q, state)``,
-    ``config = (loss_code, rule_code, hyper, l2, l1, intercept_rate, pw)``;
-    ``intercept_rate`` multiplies the intercept's steps (0: no intercept).
+    ``config.intercept_rate`` multiplies the intercept's steps (0: no intercept).
     ``t_start`` is the global step count of ``order[0]`` (Adam's bias correction).
     Returns the number of steps done: ``len(order)``, or the position of the
     first step whose prediction was not finite (training stops there).
     """
-    if config[1] == SGD:
+    if config.rule.code == SGD:
         return _plain_epoch(data, model, config, order, etas, t_start, None, None)
     return _adaptive_epoch(data, model, config, order, etas, t_start, None, None)
 
 
 @jit
 def sgd_epoch_extras(data, model, extras, config, order, etas, t_start):
-    """:func:`sgd_epoch` with ``extras = (average, loss_sum)``, either None.
+    """:func:`sgd_epoch` that also keeps ``extras`` (:class:`~.args.Extras`).
 
-    ``average = (aw, avg)``, the ASGD state of :mod:`.averaging`: the iterates of
-    steps ``t >= start`` are averaged. ``loss_sum`` (a float64 array of one): each
-    step adds ``s_i * l(p_i, y_i)`` at the prediction it made before its update.
+    ``extras.average`` (or None): the iterates of steps ``t >= start`` are averaged.
+    ``extras.loss_sum`` (a float64 array of one, or None): each step adds
+    ``s_i * l(p_i, y_i)`` at the prediction it made before its update.
     """
-    average, loss_sum = extras
-    if config[1] == SGD:
-        return _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum)
-    return _adaptive_epoch(data, model, config, order, etas, t_start, average, loss_sum)
+    if config.rule.code == SGD:
+        return _plain_epoch(data, model, config, order, etas, t_start, extras.average,
+                            extras.loss_sum)
+    return _adaptive_epoch(data, model, config, order, etas, t_start, extras.average,
+                           extras.loss_sum)
 
 
 @jit
 def _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum):
-    """The sgd rule, with ``b``, ``scale`` and ``u`` kept in registers."""
-    X, indices, indptr, y, weights = data
-    v, scalars, q, state = model
-    loss_code, rule_code, hyper, l2, l1, intercept_rate, pw = config
-    b, scale, u = scalars[B], scalars[SCALE], scalars[U]
+    """The sgd rule, with ``b``, ``scale`` and ``l1_total`` kept in registers."""
+    v, y, weights = model.v, data.y, data.weights
+    loss, l2, l1, intercept_rate = config.loss, config.l2, config.l1, config.intercept_rate
+    b, scale, l1_total = model.b[0], model.scalars[SCALE], model.scalars[L1_TOTAL]
     m = order.shape[0]
     done = m
     for s in range(m):
         prefetch_ahead(data, order, s)
         i = order[s]
         eta = etas[s]
-        p = scale * row_dot(X, indices, indptr, i, v) + b
+        p = scale * row_dot(data.X, data.indices, data.indptr, i, v) + b
         if not np.isfinite(p):
             done = s
             break
         s_i = sample_weight(weights, i)
-        add_loss(loss_sum, loss_code, p, y[i], s_i)
-        g = s_i * loss_deriv(loss_code, p, y[i])
+        add_loss(loss_sum, loss, p, y[i], s_i)
+        g = s_i * loss_deriv(loss, p, y[i])
         if l2 > 0.0:
             scale = shrink(v, scale, 1.0 - eta * l2, average)
-        u += eta * l1
-        lo, hi = row_bounds(X, indptr, i)
-        sgd_row_update(X, indices, i, lo, hi, v, q, scale, u, g, eta, l1, average)
+        l1_total += eta * l1
+        sgd_row_update(data, i, model, scale, l1_total, -eta * g, l1, average)
         b -= intercept_rate * eta * g
         advance(average, t_start + s, v, scale, b)
-    scalars[B], scalars[SCALE], scalars[U] = b, scale, u
+    model.b[0], model.scalars[SCALE], model.scalars[L1_TOTAL] = b, scale, l1_total
     return done
 
 
@@ -180,30 +179,29 @@ def _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum):
 def _adaptive_epoch(data, model, config, order, etas, t_start, average, loss_sum):
     """momentum, adagrad, rmsprop, adam: per-coordinate steps on touched coordinates."""
     X, indices, indptr, y, weights = data
-    v, scalars, q, state = model
-    loss_code, rule_code, hyper, l2, l1, intercept_rate, pw = config
+    v, b, state = model.v, model.b, model.rule_state
+    pw = config.penalty_weights
     d = v.shape[0]
     m = order.shape[0]
     for s in range(m):
         prefetch_ahead(data, order, s)
         i = order[s]
         eta = etas[s]
-        p = row_dot(X, indices, indptr, i, v) + scalars[B]
+        p = row_dot(X, indices, indptr, i, v) + b[0]
         if not np.isfinite(p):
             return s
         s_i = sample_weight(weights, i)
-        add_loss(loss_sum, loss_code, p, y[i], s_i)
-        g = s_i * loss_deriv(loss_code, p, y[i])
-        c1, c2 = bias_corrections(rule_code, hyper, t_start + s)
+        add_loss(loss_sum, config.loss, p, y[i], s_i)
+        g = s_i * loss_deriv(config.loss, p, y[i])
+        c1, c2 = bias_corrections(config.rule, t_start + s)
         lo, hi = row_bounds(X, indptr, i)
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
             if x != 0.0:
                 old = v[j]
-                v[j] = rule_step(state, j, g * x, eta, old, rule_code, hyper, c1, c2,
-                                 pw[j], l2, l1)
+                v[j] = rule_step(config, state, j, g * x, old, eta, c1, c2, pw[j])
                 track_change(average, j, v[j] - old)
-        if intercept_rate > 0.0:
-            scalars[B] += intercept_rate * rule_delta(rule_code, hyper, state, d, g, eta, c1, c2)
-        advance(average, t_start + s, v, 1.0, scalars[B])
+        if config.intercept_rate > 0.0:
+            b[0] += config.intercept_rate * rule_delta(config.rule, state, d, g, eta, c1, c2)
+        advance(average, t_start + s, v, 1.0, b[0])
     return m

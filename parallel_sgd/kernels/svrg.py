@@ -22,10 +22,11 @@ scikit-learn's SAG and lightning's SVRG):
   is affine while the weight keeps its sign, so at most three affine stretches
   (one sign, zero, the other sign) cover any number of them.
 
-``model = (psi, c, last, scalars)`` with ``scalars = [b, P, R, t]`` (``P = 1``,
-``R = 0`` in the L1 form); ``config = (loss_code, eta, h, tau, eta_b, mu_b)``
-with ``h = eta l2`` and ``tau = eta l1``. All weights are float64 whatever the
-data's dtype (the targets are 1e-10 relative suboptimality).
+``model`` is an :class:`~.args.SVRGModel` (``P``, ``R`` and the step count ``t`` in
+``scalars``; ``P = 1``, ``R = 0`` in the L1 form; the intercept in ``b``) and
+``config`` an :class:`~.args.SVRGConfig` (``shrink`` is ``h = eta l2``, ``threshold``
+is ``tau = eta l1``). All weights are float64 whatever the data's dtype (the
+targets are 1e-10 relative suboptimality).
 """
 import math
 
@@ -33,11 +34,11 @@ import numpy as np
 from numba import prange
 
 from .._jit import jit, parallel_jit
-from ..losses import loss_deriv
-from ..penalties import soft_threshold
+from ..maths.losses import loss_deriv
+from ..maths.penalties import soft_threshold
+from .args import STEP, P, R, SVRGModel
 from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
 
-B, P, R, T = 0, 1, 2, 3
 MIN_P = 1e-100  # below this, fold P and R into psi (O(d), or O(dK) for K classes; rare)
 
 
@@ -106,10 +107,10 @@ def inner_l2(data, model, snapshot, config, order, ratios):
     """Inner steps over rows ``order`` without L1; returns the steps done (fewer when a
     prediction stopped being finite)."""
     X, indices, indptr, y, weights = data
-    psi, c, last, scalars = model
-    loss_code, eta, h, tau, eta_b, mu_b = config
-    a = 1.0 - h
-    b, p_scale, r_sum = scalars[B], scalars[P], scalars[R]
+    psi, c, scalars = model.psi, model.c, model.scalars
+    loss_code, eta, eta_b, mu_b = config.loss, config.eta, config.eta_b, config.mu_b
+    a = 1.0 - config.shrink
+    b, p_scale, r_sum = model.b[0], scalars[P], scalars[R]
     m = order.shape[0]
     done = m
     for s in range(m):
@@ -138,8 +139,8 @@ def inner_l2(data, model, snapshot, config, order, ratios):
         if p_scale < MIN_P:
             fold(psi, c, p_scale, r_sum)
             p_scale, r_sum = 1.0, 0.0
-    scalars[B], scalars[P], scalars[R] = b, p_scale, r_sum
-    scalars[T] += done
+    model.b[0], scalars[P], scalars[R] = b, p_scale, r_sum
+    scalars[STEP] += done
     return done
 
 
@@ -154,11 +155,12 @@ def fold(psi, c, p_scale, r_sum):
 def inner_prox(data, model, snapshot, config, order, ratios):
     """Inner steps over rows ``order`` with L1 (proximal steps, caught up just in time)."""
     X, indices, indptr, y, weights = data
-    w, c, last, scalars = model
-    loss_code, eta, h, tau, eta_b, mu_b = config
+    w, c, last = model.psi, model.c, model.last
+    loss_code, eta, eta_b, mu_b = config.loss, config.eta, config.eta_b, config.mu_b
+    h, tau = config.shrink, config.threshold
     a = 1.0 - h
-    b = scalars[B]
-    t = int(scalars[T])
+    b = model.b[0]
+    t = int(model.scalars[STEP])
     m = order.shape[0]
     done = m
     for s in range(m):
@@ -183,18 +185,19 @@ def inner_prox(data, model, snapshot, config, order, ratios):
             last[j] = t + 1
         b -= eta_b * (delta + mu_b)
         t += 1
-    scalars[B] = b
-    scalars[T] = t
+    model.b[0] = b
+    model.scalars[STEP] = t
     return done
 
 
 @jit
 def weight_now(model, config, j):
     """Coordinate ``j`` of the weights at the current step (the model is unchanged)."""
-    psi, c, last, scalars = model
-    if config[3] > 0.0:
-        return prox_steps(psi[j], int(scalars[T]) - last[j], config[2], c[j], config[3])
-    return scalars[P] * (psi[j] - c[j] * scalars[R])
+    scalars = model.scalars
+    if config.threshold > 0.0:
+        return prox_steps(model.psi[j], int(scalars[STEP]) - model.last[j], config.shrink,
+                          model.c[j], config.threshold)
+    return scalars[P] * (model.psi[j] - model.c[j] * scalars[R])
 
 
 @jit
@@ -209,24 +212,27 @@ def current_weights(model, config, out):
 def start_inner_loop(model, w, b, mu, eta):
     """Reset the model to weights ``w``, intercept ``b``, at step 0 of an inner loop whose
     snapshot gradient is ``mu``."""
-    psi, c, last, scalars = model
+    psi, c, last, scalars = model.psi, model.c, model.last, model.scalars
     for j in range(psi.shape[0]):
         psi[j] = w[j]
         c[j] = eta * mu[j]
         last[j] = 0
-    scalars[B], scalars[P], scalars[R], scalars[T] = b, 1.0, 0.0, 0.0
+    model.b[0] = b
+    scalars[P], scalars[R], scalars[STEP] = 1.0, 0.0, 0.0
 
 
-def new_model(n_features):
-    """``(psi, c, last, scalars)`` for ``n_features`` weights, float64."""
-    return (np.zeros(n_features), np.zeros(n_features), np.zeros(n_features, dtype=np.int64),
-            np.array([0.0, 1.0, 0.0, 0.0]))
+def new_model(n_features, c=None):
+    """An :class:`~.args.SVRGModel` of ``n_features`` float64 weights at zero; ``c`` (the
+    snapshot term) may be an array shared with other workers' models."""
+    return SVRGModel(np.zeros(n_features), np.zeros(n_features) if c is None else c,
+                     np.zeros(n_features, dtype=np.int64), np.zeros(1),
+                     np.array([1.0, 0.0, 0.0]))
 
 
 @jit
 def inner_steps(data, model, snapshot, config, order, ratios):
     """:func:`inner_prox` when the config has an L1 part, else :func:`inner_l2`."""
-    if config[3] > 0.0:
+    if config.threshold > 0.0:
         return inner_prox(data, model, snapshot, config, order, ratios)
     return inner_l2(data, model, snapshot, config, order, ratios)
 
@@ -234,40 +240,40 @@ def inner_steps(data, model, snapshot, config, order, ratios):
 # -- asynchronous SVRG: workers on private replicas, merged into shared weights --------------
 
 @jit
-def _reload(shared, replica, base):
-    W, Wb = shared
-    psi, c, last, scalars = replica
+def _reload(shared, replica):
+    """Start the replica's model from the shared weights (step 0 of its own count)."""
+    model, base = replica.model, replica.base
+    psi, last, scalars = model.psi, model.last, model.scalars
     for j in range(psi.shape[0]):
-        psi[j] = base[j] = W[j]
+        psi[j] = base[j] = shared.w[j]
         last[j] = 0
-    scalars[B], scalars[P], scalars[R], scalars[T] = Wb[0], 1.0, 0.0, 0.0
-    return Wb[0]
+    model.b[0] = replica.base_b[0] = shared.b[0]
+    scalars[P], scalars[R], scalars[STEP] = 1.0, 0.0, 0.0
 
 
 @jit
-def _merge(shared, replica, base, base_b, config, shares, intercept_share):
+def _merge(shared, replica, config, merge):
     """Add the replica's change since its last reload to the shared weights, coordinate j
-    weighted by ``shares[j]`` (as the Hogwild! driver merges), and reload it."""
-    W, Wb = shared
-    psi, c, last, scalars = replica
-    for j in range(psi.shape[0]):
-        W[j] += shares[j] * (weight_now(replica, config, j) - base[j])
-    Wb[0] += intercept_share * (scalars[B] - base_b)
-    return _reload(shared, replica, base)
+    weighted by ``merge.shares[j]`` (as the Hogwild! driver merges), and reload it."""
+    model, base, shares = replica.model, replica.base, merge.shares
+    for j in range(base.shape[0]):
+        shared.w[j] += shares[j] * (weight_now(model, config, j) - base[j])
+    shared.b[0] += merge.intercept_share * (model.b[0] - replica.base_b[0])
+    _reload(shared, replica)
 
 
 @jit
-def replica_inner_steps(data, shared, replica, base, snapshot, config, order, ratios,
-                        merge_every, shares, intercept_share):
-    """One worker's inner steps over rows ``order`` on its replica, merged into
-    ``shared = (W, [b])`` every ``merge_every`` steps and at the end; returns the steps
-    done. The replica shares ``c`` (read only) with the others; the rest is its own."""
-    base_b = _reload(shared, replica, base)
+def replica_inner_steps(data, shared, replica, snapshot, config, merge, order, ratios):
+    """One worker's inner steps over rows ``order`` on its replica
+    (:class:`~.args.SVRGReplica`), merged into ``shared`` (:class:`~.args.SharedWeights`)
+    every ``merge.every`` steps and at the end; returns the steps done. The replica
+    shares ``c`` (read only) with the others; the rest is its own."""
+    _reload(shared, replica)
     m = order.shape[0]
-    for start in range(0, m, merge_every):
-        end = min(m, start + merge_every)
-        done = inner_steps(data, replica, snapshot, config, order[start:end], ratios)
-        base_b = _merge(shared, replica, base, base_b, config, shares, intercept_share)
+    for start in range(0, m, merge.every):
+        end = min(m, start + merge.every)
+        done = inner_steps(data, replica.model, snapshot, config, order[start:end], ratios)
+        _merge(shared, replica, config, merge)
         if done < end - start:
             return start + done
     return m

@@ -1,4 +1,4 @@
-"""The exact optimum ``P*`` of a :class:`~parallel_sgd.problem.Problem`, with a certificate.
+"""The exact optimum ``P*`` of a :class:`~parallel_sgd.model.problem.Problem`, with a certificate.
 
 Every suboptimality in the project is measured against this (DESIGN section 5),
 so it must be far more precise than any SGD run: relative 1e-10 on ``P*`` for
@@ -40,15 +40,16 @@ import warnings
 
 import numpy as np
 
-from ..multinomial import MultinomialProblem
-from ..problem import Problem
+from ..model.multinomial import MultinomialProblem
+from ..model.problem import Problem
 from .cache import load, save
 from .hinge import HingeDual, hinge_lp
 from .model import T_MAX, Model
 from .optimum import Optimum
-from .softmax import softmax_optimum
+
 # bound under its old private name: the dispatch calls (and tests patch) ``_smooth_optimum``
 from .smooth import smooth_optimum as _smooth_optimum
+from .softmax import softmax_optimum
 
 DEFAULT_TOL = {"smooth": 1e-10, "hinge": 1e-9}
 MIN_TOL = 1e-15

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from scipy.linalg import lstsq
 from scipy.optimize import linprog, lsq_linear
 
+from ..kernels.args import DualConfig, DualData, DualState
 from ..kernels.dual_cd import dual_cd
 from .model import Model, soft
 
@@ -37,11 +38,12 @@ class HingeDual:
         self.model = m = Model(problem)
         self.kappa = m.l1 / m.l2
         self.upper = m.s / (m.n * m.l2)
-        self.data = (*m.arrays, m.y, self.upper, problem.row_norms_sq)
+        self.data = DualData(*m.arrays, m.y, self.upper, problem.row_norms_sq)
         self.beta = np.zeros(m.n)
         self.v = np.zeros(m.d)
-        self.state = (self.beta, self.v, np.flatnonzero(self.upper > 0).astype(np.int64),
-                      np.array([seed], dtype=np.uint64))
+        self.state = DualState(self.beta, self.v,
+                               np.flatnonzero(self.upper > 0).astype(np.int64),
+                               np.array([seed], dtype=np.uint64))
         self.epochs = 0
         row_size = max(1.0, problem.data.nnz / m.n)
         self.budget = max(self.max_passes * m.n, self.max_work / row_size)  # coordinate visits
@@ -57,7 +59,7 @@ class HingeDual:
         m = self.model
         margin = 1.0 - m.y * b
         while self.budget > 0:
-            epochs, spread, visits = dual_cd(self.data, self.state, (margin, self.kappa),
+            epochs, spread, visits = dual_cd(self.data, self.state, DualConfig(margin, self.kappa),
                                              min(self.budget, 100 * m.n), eps)
             self.epochs += epochs
             self.budget -= visits

@@ -1,4 +1,4 @@
-"""The optimum of a softmax :class:`~parallel_sgd.multinomial.MultinomialProblem` (L2 only).
+"""The optimum of a softmax :class:`~parallel_sgd.model.multinomial.MultinomialProblem` (L2 only).
 
 The objective is smooth, so L-BFGS-B on ``(W, b)`` flattened, with the exact
 gradient, to a gradient norm far below what SGD reaches. With ``l2 > 0`` the

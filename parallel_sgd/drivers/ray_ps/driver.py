@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DivergenceError
-from ...optimizers import sgd
+from ...model.optimizers import sgd
 from ...trace import checkpoint_epochs
-from ..hogwild import merge_shares
-from ..common import ModelState, Result, check_progress, divergence_error, kernel_config
+from ..common import Result, check_progress, divergence_error
+from ..state import ModelState, sgd_config
+from ..team import merge_shares
 from . import session
 from .actors import start_inputs, start_server, start_worker
 from .rounds import Clocks, RoundPlan
@@ -129,7 +130,7 @@ def _start_actors(ray, actors, run_id, problem, data, rule, schedule, settings, 
     servers = list(actors)
     shares, state_share = push_shares(problem, rule, n_workers)
     problem_args = (problem.loss, problem.alpha, problem.l1_ratio, problem.fit_intercept)
-    kernel_args = kernel_config(problem, rule, intercept_rate)
+    kernel_args = sgd_config(problem, rule, intercept_rate)
     specs = [[ray.put(WorkerSpec(
         w, n_workers, problem.n_samples, shards[w], seeds[w], problem_args, kernel_args,
         rule.n_slots, batch_size, schedule, steps_per_pass, tuple(ranges), shares,

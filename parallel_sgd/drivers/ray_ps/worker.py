@@ -26,12 +26,13 @@ import numpy as np
 from ...data import Dataset, fetch, load_svmlight
 from ...data.catalog import CATALOG
 from ...errors import DivergenceError
+from ...kernels.args import L1_TOTAL, SCALE, LinearModel, Rows
 from ...kernels.linalg import data_arrays
 from ...kernels.minibatch import make_scratch, minibatch_epoch
-from ...kernels.sgd import SCALE, sgd_epoch
-from ...optimizers import SGD
-from ...penalties import flush_cumulative_l1
-from ...problem import Problem
+from ...kernels.rules import SGD
+from ...kernels.sgd import sgd_epoch
+from ...maths.penalties import flush_cumulative_l1
+from ...model.problem import Problem
 from .server import Push
 
 
@@ -45,7 +46,7 @@ class WorkerSpec:
     shard: np.ndarray          # the rows this worker owns
     seed: object               # int or SeedSequence of its shuffling stream
     problem_args: tuple        # (loss, alpha, l1_ratio, fit_intercept): targets encoded alike
-    config: tuple              # kernel_config(problem, rule, intercept_rate)
+    config: tuple              # the kernels' SGDConfig (state.sgd_config)
     n_slots: int               # the update rule's state rows
     batch_size: int
     schedule: object
@@ -105,22 +106,22 @@ class Worker:
         loss, alpha, l1_ratio, fit_intercept = spec.problem_args
         y = Problem(full, loss, alpha, l1_ratio, fit_intercept).y
         local = full.take(spec.shard)  # a private, writable copy of the shard's rows
-        values, indices, indptr = data_arrays(local.X)
-        self.data = (values, indices, indptr, np.ascontiguousarray(y[spec.shard]),
-                     local.sample_weight)
+        self.data = Rows(*data_arrays(local.X), np.ascontiguousarray(y[spec.shard]),
+                         local.sample_weight)
         self.n_rows = local.n_samples
         self.d = n_features
         self.dtype = local.dtype
         self.steps_per_epoch = -(-self.n_rows // spec.batch_size)
         self.v = np.zeros(n_features, dtype=self.dtype)
         self.before = np.zeros(n_features, dtype=self.dtype)
-        self.scalars = np.zeros(3)
+        self.b = np.zeros(1)
+        self.scalars = np.zeros(2)
         self.q = np.zeros(n_features, dtype=self.dtype)
         self.rule_state = np.zeros((spec.n_slots, n_features + 1), dtype=self.dtype)
         self.state_before = self.rule_state.copy()
+        self.model = LinearModel(self.v, self.b, self.scalars, self.q, self.rule_state)
         if spec.batch_size > 1:
-            self.scratch = make_scratch(n_features)
-            self.derivs = np.zeros(spec.batch_size)
+            self.scratch = make_scratch(n_features, spec.batch_size)
         self._epoch, self._rng, self._order, self._etas = -1, None, None, None
 
     # -- the epoch's order and step sizes ---------------------------------------------
@@ -154,8 +155,8 @@ class Worker:
         model, state, staleness = self.servers.pull(spec.index, round_)
         self.v[:] = model[:self.d]
         self.before[:] = self.v
-        self.scalars[:] = (model[self.d], 1.0, 0.0)
-        b_before = float(model[self.d])
+        self.b[0] = b_before = float(model[self.d])
+        self.scalars[SCALE], self.scalars[L1_TOTAL] = 1.0, 0.0
         if spec.n_slots:
             self.rule_state[:] = state
             self.state_before[:] = self.rule_state
@@ -173,11 +174,10 @@ class Worker:
                            sum(p.nbytes for p in pushes), sum(len(p.indices) for p in pushes))
 
     def _steps(self, rows, etas, t_start):
-        model = (self.v, self.scalars, self.q, self.rule_state)
         if self.spec.batch_size == 1:
-            return sgd_epoch(self.data, model, self.spec.config, rows, etas, t_start)
-        return minibatch_epoch(self.data, model, self.spec.config, rows, etas,
-                               self.spec.batch_size, t_start, self.scratch, self.derivs)
+            return sgd_epoch(self.data, self.model, self.spec.config, rows, etas, t_start)
+        return minibatch_epoch(self.data, self.model, self.spec.config, rows, etas,
+                               self.spec.batch_size, t_start, self.scratch)
 
     def _pushes(self, round_, etas, b_before):
         """The round's change, split by the servers' key ranges."""
@@ -186,7 +186,7 @@ class Worker:
         keys = changed.astype(np.int32)
         values = delta
         states = None
-        b_change = self.scalars[0] - b_before
+        b_change = self.b[0] - b_before
         intercept_state = (self.rule_state[:, self.d] - self.state_before[:, self.d]
                            if spec.n_slots else None)
         if b_change != 0.0 or (intercept_state is not None and intercept_state.any()):
@@ -210,15 +210,15 @@ class Worker:
         ``scale`` plus the touched coordinates' ``scale * (v - before)``. Adaptive
         rules: the coordinates whose weight or state moved.
         """
-        l2, l1 = self.spec.config[3], self.spec.config[4]
-        if self.spec.config[1] != SGD:
+        l2, l1 = self.spec.config.l2, self.spec.config.l1
+        if self.spec.config.rule.code != SGD:
             moved = (self.v != self.before) | (self.rule_state[:, :self.d]
                                                != self.state_before[:, :self.d]).any(axis=0)
             changed = np.flatnonzero(moved)
             return 1.0, changed, self.v[changed].astype(np.float64) - self.before[changed]
         scale = self.scalars[SCALE]
         if l1 > 0.0:  # the lazy L1 penalty every weight is owed, before w leaves the round
-            flush_cumulative_l1(self.v, self.q, scale, self.scalars[2])
+            flush_cumulative_l1(self.v, self.q, scale, self.scalars[L1_TOTAL])
             self.q[:] = 0.0
         expected = float(np.prod(np.maximum(0.0, 1.0 - etas * l2))) if l2 > 0.0 else 1.0
         if scale == expected or (expected > 0.0 and abs(scale / expected - 1.0) < 1e-9):

@@ -1,16 +1,17 @@
-"""Hogwild! workers as processes sharing the data and the model through shared memory.
+"""Team workers as processes sharing the data and the model through shared memory.
 
 The calling process is worker 0, the leader (as the calling thread is on
 threads); workers 1.. are processes. The parent copies the shared model, the
 lock and the hand-off array (:mod:`..kernels.handoff`) into shared memory once,
 and rebinds the driver's model to the shared copy, so checkpoints read what the
 workers write. The read-only data (rows, labels, penalty weights) is inherited
-by forked workers (its pages are never written, so never copied) and copied
-into shared memory only where processes are spawned. The workers' rows and step
-sizes live in two more shared arrays (:class:`~.hogwild.Workers` lays them
-out). For each stretch of steps between checkpoints the leader writes the step
-sizes and every worker's plan, publishes the call, and wakes the workers that
-sleep with one byte down their pipe; a worker reshuffles its own rows at each
+by forked workers (its pages are never written, so never copied, and keep the
+transparent huge pages /dev/shm lacks) and copied into shared memory only where
+processes are spawned. The workers' rows and step sizes live in two more shared
+arrays (:class:`~.team.Workers` lays them out). For each stretch of steps
+between checkpoints the leader writes the step sizes and every worker's plan,
+publishes the call, and wakes the workers that sleep with one byte down their
+pipe; a worker reshuffles its own rows at each
 epoch start with its own random stream and runs the same serve kernel as a
 thread worker, on its own private replica.
 
@@ -27,10 +28,11 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
-
+from ..kernels.args import Channel, LinearModel, Probe, Rows, Shard
 from ..kernels.handoff import FAILED, GO, STOP, finish, new_sync, publish
-from .hogwild import Team
+from ..kernels.hogwild import new_replica, replica_serve
 from .shared_arrays import SharedArrays, attach
+from .team import Team
 
 FAULT_HOOK = "PSGD_HOGWILD_FAIL_WORKER"  # "<worker>:raise" or "<worker>:exit", for tests
 
@@ -56,26 +58,22 @@ def _worker_main(worker, specs, inherited, settings, conn):
     """Body of a worker process: attach, then serve calls until told to stop."""
     segments, sync = [], None
     try:
-        from ..kernels.hogwild import new_replica, replica_serve
-
         arrays, segments = attach(specs)
         arrays.update(inherited)
-        data = (arrays["X"], arrays["indices"], arrays["indptr"], arrays["y"],
-                arrays["sample_weight"])
-        shared = (arrays["v"], arrays["scalars"], arrays["q"], arrays["rule_state"])
-        config = (*settings["config"], arrays["penalty_weights"])
-        lock, sync = arrays["lock"], arrays["sync"]
+        data = Rows(**{field: arrays[field] for field in Rows._fields})
+        shared = LinearModel(**{field: arrays[field] for field in LinearModel._fields})
+        config = settings["config"]._replace(penalty_weights=arrays["penalty_weights"])
+        merge = settings["merge"]._replace(shares=arrays["shares"], lock=arrays["lock"])
+        sync = arrays["sync"]
         lo, hi = settings["offsets"][worker], settings["offsets"][worker + 1]
-        rows, etas = arrays["orders"][lo:hi], arrays["etas"][lo:hi]
-        rng = np.random.default_rng(settings["streams"][worker])
-        probe = (arrays["point"], arrays["margins"])
-        replica, base = (None, None) if settings["locked"] else new_replica(shared)
+        shard = Shard(arrays["orders"][lo:hi], arrays["etas"][lo:hi],
+                      np.random.default_rng(settings["streams"][worker]))
+        probe = Probe(arrays["point"], arrays["margins"])
+        replica = None if settings["locked"] else new_replica(shared)
 
         def serve(spins):
-            replica_serve(sync, worker, spins, rows, rng, etas, probe, data, shared, replica,
-                          base, config, settings["merge_every"], lock, arrays["shares"],
-                          settings["intercept_share"], settings["state_share"],
-                          settings["l1"])
+            replica_serve(Channel(sync, worker, spins), shard, probe, data, shared, replica,
+                          config, merge)
 
         serve(0)  # compile or load now, not in the first timed call (no call is pending)
         conn.send(("ready", None))
@@ -104,7 +102,7 @@ WAKE, QUIT = b"w", b"q"  # down a worker's pipe: wake up; leave
 
 
 class ProcessTeam(Team):
-    """A :class:`~.hogwild.Team` whose workers 1.. are processes."""
+    """A :class:`~.team.Team` whose workers 1.. are processes."""
 
     def __init__(self, workers, state):
         self.shm = SharedArrays()
@@ -127,39 +125,32 @@ class ProcessTeam(Team):
         """Move the model, the lock, the rows, the step sizes and the hand-off array into
         shared memory (and the read-only data where workers are spawned); returns the
         hand-off array."""
-        X, indices, indptr, y, sample_weight = workers.data
-        read_only = {"X": X, "indices": indices, "indptr": indptr, "y": y,
-                     "sample_weight": sample_weight, "penalty_weights": workers.config[6],
-                     "shares": workers.shares}
+        read_only = {**workers.data._asdict(), "penalty_weights": workers.config.penalty_weights,
+                     "shares": workers.merge.shares}
         if self.context.get_start_method() == "fork":
-            # forked workers inherit the read-only arrays: copy-on-write pages that are
-            # never written are never copied. Copied into /dev/shm instead, dense
-            # 200k x 100 data made a 2-worker epoch 28 ms against 23 ms inherited
-            # (2-core machine, runs alternated; /dev/shm gets no transparent huge pages
-            # there, which random row access feels in the TLB)
+            # forked workers inherit the read-only arrays (copy-on-write pages that are
+            # never written are never copied)
             self.inherited = read_only
         else:
             self.inherited = {}
             for key, array in read_only.items():
                 self.shm.put(key, array)
-        workers.lock = self.shm.put("lock", workers.lock)
-        state.v = self.shm.put("v", state.v)
-        state.scalars = self.shm.put("scalars", state.scalars)
-        state.q = self.shm.put("q", state.q)
-        state.rule_state = self.shm.put("rule_state", state.rule_state)
-        workers.shared = state.arrays
+        workers.merge = workers.merge._replace(lock=self.shm.put("lock", workers.merge.lock))
+        for key in ("v", "b", "scalars", "q", "rule_state"):
+            setattr(state, key, self.shm.put(key, getattr(state, key)))
+        workers.shared = state.kernel_model
         workers.orders = self.shm.put("orders", workers.orders)
         workers.etas = self.shm.put("etas", workers.etas)
-        workers.probe = (self.shm.put("point", workers.probe[0]),
-                         self.shm.put("margins", workers.probe[1]))
+        workers.probe = Probe(self.shm.put("point", workers.probe.point),
+                              self.shm.put("margins", workers.probe.out))
         return self.shm.put("sync", new_sync(workers.n_workers))
 
     def _start(self):
         context = self.context
-        settings = {"config": self.workers.config[:6], "locked": self.workers.locked,
-                    "merge_every": self.workers.merge_every, "l1": self.workers.l1,
-                    "state_share": self.workers.state_share,
-                    "intercept_share": 1.0 / self.workers.n_workers,
+        # the configs without their arrays, which the workers find in shared memory
+        settings = {"config": self.workers.config._replace(penalty_weights=None),
+                    "merge": self.workers.merge._replace(shares=None, lock=None),
+                    "locked": self.workers.locked,
                     "offsets": [int(o) for o in self.workers.offsets],
                     "streams": self.workers.streams, "spins": self.spins}
         for w in range(1, self.workers.n_workers):

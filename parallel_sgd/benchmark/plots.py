@@ -5,7 +5,7 @@ no GUI backend is ever selected and the global pyplot state is left alone.
 """
 import numpy as np
 
-from ._files import atomic_write
+from .._files import atomic_write
 from .runner import THRESHOLDS
 
 FIGSIZE = (12.0, 4.5)   # inches

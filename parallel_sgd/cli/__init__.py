@@ -14,19 +14,25 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .data import (CATALOG, dataset_info, fetch, list_datasets, load_svmlight,
-                   make_sparse_classification)
-from .drivers import DRIVERS, local_drivers
-from .errors import DataError, DivergenceError
-from .peers import PEERS, select_peers
-from .plots import describe, plot_convergence
-from .problem import Problem
-from .progress import ProgressBars
-from .reference import reference_optimum
-from .report import atomic_write, format_table, format_verdict, load_run, write_results
-from .runner import compare
-from .suite import read_suite
+from .. import __version__
+from ..benchmark.peers import PEERS, select_peers
+from ..benchmark.plots import describe, plot_convergence
+from ..benchmark.progress import ProgressBars
+from ..benchmark.report import atomic_write, format_table, format_verdict, load_run, write_results
+from ..benchmark.runner import compare
+from ..benchmark.suite import read_suite
+from ..data import (
+    CATALOG,
+    dataset_info,
+    fetch,
+    list_datasets,
+    load_svmlight,
+    make_sparse_classification,
+)
+from ..drivers import DRIVERS, local_drivers
+from ..errors import DataError, DivergenceError
+from ..model.problem import Problem
+from ..reference import reference_optimum
 
 BUILTIN = dict(n_samples=100_000, n_features=20_000, nnz_per_row=50)
 TASKS = ("classify", "rank")
@@ -356,7 +362,7 @@ def bench_rank(args, out, out_dir):
     except ImportError:
         raise CliError("--task rank needs scikit-learn (psgd.SVMRank is a scikit-learn "
                        "estimator): pip install scikit-learn") from None
-    from . import rank_bench
+    from ..benchmark import rank_bench
 
     train, test, source = _rank_data(args)
     n_pairs = rank_bench.count_pairs(train)
@@ -371,18 +377,25 @@ def bench_rank(args, out, out_dir):
                   n_test=test.n_samples, average_from=rank_bench.average_from(
                       train.n_samples, args.epochs))
     machine = dict(machine_description(), **{"scikit-learn": sklearn.__version__})
-    rows, interrupted = [], False
+    rows, trace, interrupted = [], [], False
     try:
         rank_bench.run_rank_bench(
             train, test, alpha=args.alpha, epochs=args.epochs, repeats=args.repeats,
             seed=args.seed, learning_rate=args.learning_rate, eta0=args.eta0, rows=rows,
-            on_note=lambda text: print(f"psgd: note: {text}", file=sys.stderr))
+            trace=trace, on_note=lambda text: print(f"psgd: note: {text}", file=sys.stderr))
     except KeyboardInterrupt:
         interrupted = True
-    rank_bench.write_rank_results(out_dir, config, rows, machine, interrupted=interrupted)
+    rank_bench.write_rank_results(out_dir, config, rows, machine, trace=trace,
+                                  interrupted=interrupted)
+    figure = any(row["relative_suboptimality"] == row["relative_suboptimality"]
+                 for row in trace)
+    if figure:
+        plot_convergence([("", trace)], out_dir / "convergence.png",
+                         describe({"config": config}) + ", SVM-Rank against linearsvc's P*")
     if rows:
         print(rank_bench.format_rank_table(rows, n_pairs), file=out, end="")
-    print(f"results: {out_dir}/results.json", file=out)
+    print(f"results: {out_dir}/results.json, trace.csv"
+          + (", convergence.png" if figure else ""), file=out)
     if interrupted:
         print(f"psgd: interrupted; partial results in {out_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -424,6 +437,9 @@ def cmd_plot(args, out):
               file=out)
         if results.get("summaries"):
             print(format_table(results["summaries"], metric), file=out, end="")
+        elif results.get("task") == "rank" and results.get("rows"):
+            from ..benchmark.rank_bench import format_rank_table
+            print(format_rank_table(results["rows"]), file=out, end="")
     title = None if several else describe(runs[0][1])
     plot_convergence([(folder.name if several else "", rows) for folder, _, rows in runs],
                      target, title)
@@ -433,7 +449,7 @@ def cmd_plot(args, out):
 
 def cmd_train(args, out):
     problem = _problem(load_data(args.data), args)
-    from .drivers import fit
+    from ..drivers import fit
     result = fit(problem, driver=args.driver, **_fit_kwargs(args))
     config = dict(loss=args.loss, alpha=args.alpha, l1_ratio=args.l1_ratio,
                   fit_intercept=problem.fit_intercept, data=args.data, **result.config)

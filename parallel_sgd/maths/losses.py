@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._jit import jit
-from .errors import check_choice
+from .._jit import jit
+from ..errors import check_choice
 
 SQUARED_ERROR = 0
 LOG_LOSS = 1

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .drivers import fit
-from .errors import DivergenceError
+from ..drivers import fit
+from ..errors import DivergenceError
+from ..trace import first_time_below
 from .peers import PEERS, run_peer
-from .trace import first_time_below
 
 THRESHOLDS = (1e-2, 1e-4, 1e-6)
 
@@ -140,7 +140,7 @@ def compare(problem, drivers, optimum=None, test=None, on_row=None, repeats=1, p
     repeats : int
         Runs per entry; repeat ``r`` uses seed ``random_state + r``.
     peers : list of str
-        Names from :data:`parallel_sgd.peers.PEERS`, run after the drivers.
+        Names from :data:`parallel_sgd.benchmark.peers.PEERS`, run after the drivers.
     on_start : callable, optional
         ``on_start(name, repeat)`` before each run.
     skip_unusable : bool

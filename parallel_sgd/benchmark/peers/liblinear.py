@@ -50,7 +50,8 @@ def solver_options(problem, tolerance, solver=None):
 
 def run_liblinear(problem, trace, tolerances=TOLERANCES, solver=None):
     """Fit once per tolerance (loosest first); stops early when the gap is below 1e-10."""
-    from liblinear.liblinearutil import parameter, problem as lib_problem, train
+    from liblinear.liblinearutil import parameter, train
+    from liblinear.liblinearutil import problem as lib_problem
     X = problem.data.X
     data = lib_problem(problem.y, X.tocsr() if hasattr(X, "tocsr") else X)
     trace.record(np.zeros(problem.n_features), 0.0, epoch=0, n_updates=0, n_grad_evals=0)

@@ -12,12 +12,12 @@ from functools import cached_property
 
 import numpy as np
 
-from .data.dataset import Dataset
-from .errors import DataError
-from .kernels.linalg import data_arrays, margins, rmatvec
-from .kernels.rows import row_norms_sq
-from .losses import get_loss
-from .penalties import Penalty
+from ..data.dataset import Dataset
+from ..errors import DataError
+from ..kernels.linalg import data_arrays, margins, rmatvec
+from ..kernels.rows import row_norms_sq
+from ..maths.losses import get_loss
+from ..maths.penalties import Penalty
 
 
 def encode_binary_labels(y, classes, loss_name):
@@ -46,39 +46,16 @@ def binary_classes(y, loss_name):
     return classes
 
 
-class Problem:
-    """Regularized empirical risk on a :class:`Dataset`.
+class LinearProblem:
+    """What every problem of a linear model on a :class:`Dataset` shares: its sizes, its
+    penalty's strength, its rows' norms and the data a model is scored on."""
 
-    Parameters
-    ----------
-    data : Dataset
-    loss : str or Loss
-        ``squared_error``, ``log_loss``, ``hinge``, ``squared_hinge`` or ``modified_huber``.
-    alpha : float >= 0
-        Penalty strength.
-    l1_ratio : float in [0, 1]
-        Elastic-net mixing: 0 is L2, 1 is L1.
-    fit_intercept : bool
-        Whether the model has an (unpenalized) intercept ``b``.
-    """
-
-    def __init__(self, data, loss="log_loss", alpha=1e-4, l1_ratio=0.0, fit_intercept=True):
+    def __init__(self, data, alpha, l1_ratio):
         if not isinstance(data, Dataset):
             raise TypeError(f"data must be a psgd.Dataset, got {type(data).__name__}")
         self.data = data
-        self.loss = get_loss(loss)
         self.penalty = Penalty(alpha, l1_ratio)
-        self.fit_intercept = bool(fit_intercept)
-        if self.loss.classification:
-            self.classes = binary_classes(data.y, self.loss.name)
-            self.y = encode_binary_labels(data.y, self.classes, self.loss.name)
-        else:
-            if data.y.dtype.kind not in "biuf":
-                raise DataError(f"loss {self.loss.name!r} needs numeric targets, got {data.y.dtype}")
-            self.classes = None
-            self.y = np.ascontiguousarray(data.y, dtype=np.float64)
 
-    # -- sizes and hyper-parameters ------------------------------------------------
     @property
     def alpha(self):
         return self.penalty.alpha
@@ -95,6 +72,56 @@ class Problem:
     def n_features(self):
         return self.data.n_features
 
+    @cached_property
+    def row_norms_sq(self):
+        """``||x_i||^2`` for every row (float64)."""
+        X, indices, indptr = data_arrays(self.data.X)
+        return row_norms_sq(X, indices, indptr, np.empty(self.n_samples))
+
+    def _design(self, X):
+        """The matrix ``X`` stands for (a Dataset's; None: the training rows), after
+        checking its width."""
+        if X is None:
+            return self.data.X
+        if isinstance(X, Dataset):
+            X = X.X
+        if X.shape[1] != self.n_features:
+            raise DataError(
+                f"data has {X.shape[1]} features but the problem has {self.n_features}; "
+                f"load it with n_features={self.n_features}"
+            )
+        return X
+
+
+class Problem(LinearProblem):
+    """Regularized empirical risk on a :class:`Dataset`.
+
+    Parameters
+    ----------
+    data : Dataset
+    loss : str or Loss
+        ``squared_error``, ``log_loss``, ``hinge``, ``squared_hinge`` or ``modified_huber``.
+    alpha : float >= 0
+        Penalty strength.
+    l1_ratio : float in [0, 1]
+        Elastic-net mixing: 0 is L2, 1 is L1.
+    fit_intercept : bool
+        Whether the model has an (unpenalized) intercept ``b``.
+    """
+
+    def __init__(self, data, loss="log_loss", alpha=1e-4, l1_ratio=0.0, fit_intercept=True):
+        super().__init__(data, alpha, l1_ratio)
+        self.loss = get_loss(loss)
+        self.fit_intercept = bool(fit_intercept)
+        if self.loss.classification:
+            self.classes = binary_classes(data.y, self.loss.name)
+            self.y = encode_binary_labels(data.y, self.classes, self.loss.name)
+        else:
+            if data.y.dtype.kind not in "biuf":
+                raise DataError(f"loss {self.loss.name!r} needs numeric targets, got {data.y.dtype}")
+            self.classes = None
+            self.y = np.ascontiguousarray(data.y, dtype=np.float64)
+
     def __repr__(self):
         return (
             f"Problem({self.data!r}, loss={self.loss.name!r}, alpha={self.alpha:g}, "
@@ -102,12 +129,6 @@ class Problem:
         )
 
     # -- data-derived constants ----------------------------------------------------
-    @cached_property
-    def row_norms_sq(self):
-        """``||x_i||^2`` for every row (float64)."""
-        X, indices, indptr = data_arrays(self.data.X)
-        return row_norms_sq(X, indices, indptr, np.empty(self.n_samples))
-
     @cached_property
     def max_smoothness(self):
         """``L_max``: bound on the smoothness of every per-example objective term.
@@ -156,18 +177,6 @@ class Problem:
         if w.shape != (self.n_features,):
             raise ValueError(f"w must have shape ({self.n_features},), got {w.shape}")
         return w, (float(b) if self.fit_intercept else 0.0)
-
-    def _design(self, X):
-        if X is None:
-            return self.data.X
-        if isinstance(X, Dataset):
-            X = X.X
-        if X.shape[1] != self.n_features:
-            raise DataError(
-                f"data has {X.shape[1]} features but the problem has {self.n_features}; "
-                f"load it with n_features={self.n_features}"
-            )
-        return X
 
     def decision_function(self, w, b=0.0, X=None):
         """``X w + b`` (float64) for ``X`` (a matrix or Dataset; default: the training data)."""

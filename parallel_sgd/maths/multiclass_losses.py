@@ -1,6 +1,6 @@
 """Multiclass losses of K scores ``p = x W + b``: softmax and Crammer-Singer.
 
-Same conventions as :mod:`parallel_sgd.losses`, with the label ``y`` an integer
+Same conventions as :mod:`parallel_sgd.maths.losses`, with the label ``y`` an integer
 class index in ``0 .. K-1`` and ``p`` a vector of K scores:
 
 * ``softmax``: ``l(p, y) = log(sum_k exp(p_k)) - p_y`` (the cross-entropy of the
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._jit import jit
-from .errors import check_choice
+from .._jit import jit
+from ..errors import check_choice
 from .losses import get_loss
 
 SOFTMAX = 0

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from ..schedules import make_schedule
+from ...model.schedules import make_schedule
 
 #: our schedule -> scikit-learn SGD's (``inverse`` is ``optimal`` with another t0,
 #: which scikit-learn picks itself; ``exponential`` has no counterpart).

@@ -4,20 +4,19 @@
               + alpha*(1 - l1_ratio)/2*||W||_F^2 + alpha*l1_ratio*||W||_1
 
 ``W`` is d x K, ``b`` holds K unpenalized intercepts, ``y_i`` is the index of the
-row's class in ``classes`` and ``l`` a loss of :mod:`parallel_sgd.multiclass_losses`.
-It is a :class:`~parallel_sgd.problem.Problem` for everything computed from the
+row's class in ``classes`` and ``l`` a loss of :mod:`parallel_sgd.maths.multiclass_losses`.
+It is a :class:`~parallel_sgd.model.problem.Problem` for everything computed from the
 data alone (row norms, column counts, fingerprint); the model methods take and
 return ``W`` (d, K) and ``b`` (K,).
 """
 import numpy as np
 
-from .data.dataset import Dataset
-from .errors import DataError
-from .kernels.linalg import data_arrays
-from .kernels.multiclass import multiclass_scores, rmatmul
-from .multiclass_losses import get_multiclass_loss
-from .penalties import Penalty
-from .problem import Problem
+from ..data.dataset import Dataset
+from ..errors import DataError
+from ..kernels.linalg import data_arrays
+from ..kernels.multiclass import multiclass_scores, rmatmul
+from ..maths.multiclass_losses import get_multiclass_loss
+from .problem import LinearProblem, Problem
 
 
 class MultinomialProblem(Problem):
@@ -39,11 +38,8 @@ class MultinomialProblem(Problem):
 
     def __init__(self, data, loss="softmax", alpha=1e-4, l1_ratio=0.0, fit_intercept=True,
                  classes=None):
-        if not isinstance(data, Dataset):
-            raise TypeError(f"data must be a psgd.Dataset, got {type(data).__name__}")
-        self.data = data
+        LinearProblem.__init__(self, data, alpha, l1_ratio)
         self.loss = get_multiclass_loss(loss)
-        self.penalty = Penalty(alpha, l1_ratio)
         self.fit_intercept = bool(fit_intercept)
         self.classes = np.unique(data.y if classes is None else np.asarray(classes))
         if self.classes.size < 2:

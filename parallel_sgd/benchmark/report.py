@@ -11,9 +11,9 @@ import json
 import math
 from pathlib import Path
 
-from ._files import atomic_write
+from .._files import atomic_write
+from ..trace import TRACE_FIELDS
 from .runner import THRESHOLDS
-from .trace import TRACE_FIELDS
 
 CSV_FIELDS = ("repeat",) + TRACE_FIELDS
 TEXT_FIELDS = ("driver",)
@@ -53,12 +53,18 @@ def write_results(out_dir, config, optimum, summaries, rows, machine=None, **ext
     with atomic_write(out_dir / "results.json") as handle:
         json.dump(json_safe(results), handle, indent=2)
         handle.write("\n")
-    with atomic_write(out_dir / "trace.csv", newline="") as handle:
+    write_trace(out_dir, rows)
+    return out_dir
+
+
+def write_trace(out_dir, rows):
+    """Write ``trace.csv`` (fields :data:`CSV_FIELDS`; missing ones left empty) into
+    ``out_dir``, atomically."""
+    with atomic_write(Path(out_dir) / "trace.csv", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({k: row.get(k, "") for k in CSV_FIELDS})
-    return out_dir
 
 
 def _number(text):
@@ -85,8 +91,8 @@ def load_run(folder):
         raise ValueError(f"no such run folder: {folder}")
     missing = [name for name in ("results.json", "trace.csv") if not (folder / name).is_file()]
     if missing == ["trace.csv"] and '"task": "rank"' in (folder / "results.json").read_text():
-        raise ValueError(f"{folder} is a psgd bench --task rank run: its results.json holds "
-                         f"a table, no trace to plot")
+        raise ValueError(f"{folder} is a psgd bench --task rank run of an older version: its "
+                         f"results.json holds a table, no trace to plot")
     if missing:
         raise ValueError(f"{folder} is not a psgd run folder (no {missing[0]})")
     try:

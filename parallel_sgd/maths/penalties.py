@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._jit import jit
+from .._jit import jit
 
 
 @dataclass(frozen=True)

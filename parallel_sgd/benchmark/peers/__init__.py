@@ -13,8 +13,8 @@ solve the problem (a loss it lacks, L1, sample weights) says why.
 import importlib.util
 from dataclasses import dataclass
 
-from ..errors import check_choice
-from ..trace import Trace
+from ...errors import check_choice
+from ...trace import Trace
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,22 @@
 """``psgd bench --task rank``: SVM-Rank by sampled pairs against a pairwise-transform LinearSVC.
 
-Three models minimize the same objective (:mod:`parallel_sgd.ranking`)
+Three models minimize the same objective (:mod:`parallel_sgd.model.ranking`)
 
     P(w) = (1/|Pairs|) sum_{(i, j) in Pairs} max(0, 1 - (x_i - x_j).w) + alpha/2 ||w||^2
 
-``svmrank`` and ``svmrank-avg`` are :class:`psgd.SVMRank` (the last iterate, and
-the average of the iterates from the first quarter of the epochs on); they draw
-``epochs x n_samples`` pairs and never build them. ``linearsvc`` builds every pair
-difference and solves the problem exactly with liblinear's dual coordinate descent
-at ``C = 1/(|Pairs| alpha)``, as the ranking tests do. Every model's objective is
-evaluated here, over every pair, from its weights alone; its test scores give
-NDCG@10, NDCG@5 and the pairwise accuracy. Fit times include the pair sampler (or
-building the pairs) and are medians over repeats with seeds ``seed, seed + 1, ...``,
-after a warm-up fit.
+``svmrank`` and ``svmrank-avg`` are ``psgd.fit`` on a
+:class:`~parallel_sgd.model.ranking.RankingProblem` (the last iterate, and the
+average of the iterates from the first quarter of the epochs on, as
+:class:`psgd.SVMRank` trains them); they draw ``epochs x n_samples`` pairs and never
+build them, and their traces hold the exact objective after every epoch (test
+NDCG@10 too). ``linearsvc`` builds every pair difference and solves the problem
+exactly with liblinear's dual coordinate descent at ``C = 1/(|Pairs| alpha)``, as
+the ranking tests do: its objective is the ``P*`` of the traces' suboptimality and
+of the convergence figure. Every model's final objective is evaluated over every
+pair from its weights alone; its test scores give NDCG@10, NDCG@5 and the pairwise
+accuracy. Fit times include the pair sampler (or building the pairs) but not the
+traces' checkpoints (``wall_s`` includes them), and are medians over repeats with
+seeds ``seed, seed + 1, ...``, after a warm-up fit.
 """
 import json
 import time
@@ -22,51 +26,21 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ._files import atomic_write
-from .ranking import PairSampler, ndcg_at_k, pairwise_accuracy
-from .report import columns, json_safe
+from .. import RankingProblem, fit
+from .._files import atomic_write
+from ..model.ranking import PairSampler, ndcg_at_k, pair_objective, pairwise_accuracy
+from .report import columns, json_safe, write_trace
 from .runner import finite_median
 
 MODELS = ("svmrank", "svmrank-avg", "linearsvc")
 # the reference holds every pair difference in memory: above this many pairs it is skipped
 MAX_REFERENCE_PAIRS = 5_000_000
 METRICS = ("objective", "ndcg@10", "ndcg@5", "pairwise_accuracy")
-_CHUNK = 1 << 20
 
 
 def count_pairs(data):
     """The number of pairs ``(i, j)`` of one query with ``y_i > y_j`` in a Dataset with qid."""
     return PairSampler(data.y, data.qid).n_pairs
-
-
-def pair_objective(X, y, qid, coef, alpha, sampler=None):
-    """The SVM-Rank objective ``P(w)`` of weights ``coef`` over every pair of ``(X, y, qid)``.
-
-    Parameters
-    ----------
-    X : array or sparse matrix, shape (n_samples, n_features)
-    y : array, shape (n_samples,)
-        Relevance labels.
-    qid : array of int, shape (n_samples,)
-    coef : array, shape (n_features,)
-    alpha : float
-    sampler : PairSampler, optional
-        One built on ``(y, qid)`` already (saves sorting the rows again).
-
-    Returns
-    -------
-    float
-        Mean pair hinge loss plus ``alpha/2 ||coef||^2``; the pairs are enumerated in
-        chunks from the scores, never built.
-    """
-    sampler = sampler if sampler is not None else PairSampler(y, qid)
-    coef = np.asarray(coef, dtype=np.float64).ravel()
-    scores = np.asarray(X @ coef, dtype=np.float64).ravel()
-    loss = 0.0
-    for start in range(0, sampler.n_pairs, _CHUNK):
-        first, second = sampler.pairs(np.arange(start, min(start + _CHUNK, sampler.n_pairs)))
-        loss += float(np.maximum(0.0, 1.0 - (scores[first] - scores[second])).sum())
-    return loss / max(sampler.n_pairs, 1) + 0.5 * alpha * float(coef @ coef)
 
 
 def reference_fit(train, alpha, random_state=0):
@@ -101,10 +75,16 @@ def reference_fit(train, alpha, random_state=0):
     return svc.coef_.ravel().astype(np.float64), sampler.n_pairs, converged
 
 
-def _svmrank(alpha, epochs, average, learning_rate, eta0, seed):
-    from . import SVMRank
-    return SVMRank(alpha=alpha, max_iter=epochs, average=average,
-                   learning_rate=learning_rate or "optimal", eta0=eta0, random_state=seed)
+def fit_svmrank(train, test, alpha, epochs, average, learning_rate, eta0, seed):
+    """SVM-Rank through ``psgd.fit``, a checkpoint after every epoch; returns the Result
+    and the seconds spent building the problem (the pair sampler)."""
+    started = time.perf_counter()
+    problem = RankingProblem(train, alpha)
+    setup = time.perf_counter() - started
+    result = fit(problem, driver="sync", n_epochs=epochs, eval_every=1.0,
+                 learning_rate=learning_rate or "optimal", eta0=eta0, random_state=seed,
+                 average=average, test=test)
+    return result, setup
 
 
 def average_from(n_samples, epochs):
@@ -137,7 +117,8 @@ def _median_row(model, runs):
 
 
 def run_rank_bench(train, test, *, alpha=1e-2, epochs=20, repeats=3, seed=0,
-                   learning_rate=None, eta0=None, reference=None, on_note=None, rows=None):
+                   learning_rate=None, eta0=None, reference=None, on_note=None, rows=None,
+                   trace=None):
     """Fit every model ``repeats`` times; one summary row per model.
 
     Parameters
@@ -159,16 +140,21 @@ def run_rank_bench(train, test, *, alpha=1e-2, epochs=20, repeats=3, seed=0,
         Called with a one-line note (why the reference did not run, or did not converge).
     rows : list, optional
         Rows are appended here as they finish, so a caller keeps them on Ctrl-C.
+    trace : list, optional
+        The SVM-Rank fits' trace rows are appended here (``driver`` is the model,
+        ``repeat`` the repeat), with their suboptimality against the reference's
+        objective once the reference has converged.
 
     Returns
     -------
     list of dict
         ``model, repeats, fit_s (median), fit_s_min, fit_s_max, pairs, objective,
         ndcg@10, ndcg@5, pairwise_accuracy`` (medians over repeats), ``runs`` (each
-        repeat's values) and, for the reference, ``converged``.
+        repeat's values, ``wall_s`` included) and, for the reference, ``converged``.
     """
     note = on_note or (lambda text: None)
     rows = [] if rows is None else rows
+    trace = [] if trace is None else trace
     sampler = PairSampler(train.y, train.qid)
     start_avg = average_from(train.n_samples, epochs)
     variants = [("svmrank", False), ("svmrank-avg", start_avg)]
@@ -176,19 +162,21 @@ def run_rank_bench(train, test, *, alpha=1e-2, epochs=20, repeats=3, seed=0,
     # not part of a fit's time; warm up on a few queries
     warm = _few_queries(train, sampler)
     for _, average in variants:
-        _svmrank(alpha, 1, average, learning_rate, eta0, seed).fit(warm.X, warm.y, qid=warm.qid)
+        fit_svmrank(warm, warm, alpha, 1, average, learning_rate, eta0, seed)
     for name, average in variants:
         runs = []
         for repeat in range(repeats):
-            model = _svmrank(alpha, epochs, average, learning_rate, eta0, seed + repeat)
             started = time.perf_counter()
-            model.fit(train.X, train.y, qid=train.qid)
-            elapsed = time.perf_counter() - started
-            runs.append({"seed": seed + repeat, "fit_s": elapsed,
+            result, setup = fit_svmrank(train, test, alpha, epochs, average, learning_rate,
+                                        eta0, seed + repeat)
+            wall = time.perf_counter() - started
+            for row in result.trace:
+                trace.append({**row, "driver": name, "repeat": repeat})
+            runs.append({"seed": seed + repeat, "fit_s": setup + result.time_s, "wall_s": wall,
                          "pairs": epochs * train.n_samples,
-                         "objective": pair_objective(train.X, train.y, train.qid, model.coef_,
+                         "objective": pair_objective(train.X, train.y, train.qid, result.coef,
                                                      alpha, sampler),
-                         **_metrics(test, model.decision_function(test.X))})
+                         **_metrics(test, np.asarray(test.X @ result.coef).ravel())})
         rows.append(_median_row(name, runs))
     if reference is None:
         if sampler.n_pairs > MAX_REFERENCE_PAIRS:
@@ -204,8 +192,8 @@ def run_rank_bench(train, test, *, alpha=1e-2, epochs=20, repeats=3, seed=0,
             started = time.perf_counter()  # building the pairs is part of the fit
             coef, n_pairs, converged = reference_fit(train, alpha, seed + repeat)
             elapsed = time.perf_counter() - started
-            runs.append({"seed": seed + repeat, "fit_s": elapsed, "pairs": n_pairs,
-                         "converged": converged,
+            runs.append({"seed": seed + repeat, "fit_s": elapsed, "wall_s": elapsed,
+                         "pairs": n_pairs, "converged": converged,
                          "objective": pair_objective(train.X, train.y, train.qid, coef,
                                                      alpha, sampler),
                          **_metrics(test, np.asarray(test.X @ coef).ravel())})
@@ -213,8 +201,17 @@ def run_rank_bench(train, test, *, alpha=1e-2, epochs=20, repeats=3, seed=0,
         if not row["converged"]:
             note("linearsvc stopped at its iteration limit (100,000): its objective is not "
                  "the optimum")
+        else:
+            add_suboptimality(trace, min(run["objective"] for run in runs))
         rows.append(row)
     return rows
+
+
+def add_suboptimality(trace, p_star):
+    """Fill in the trace rows' suboptimality against the reference objective ``p_star``."""
+    for row in trace:
+        row["suboptimality"] = row["objective"] - p_star
+        row["relative_suboptimality"] = (row["objective"] - p_star) / abs(p_star)
 
 
 def _cell(value, spec):
@@ -233,16 +230,20 @@ def format_rank_table(rows, n_pairs=None):
     text.append("pairs: drawn by svmrank (epochs x rows)"
                 + (f" from the training set's {n_pairs:,}" if n_pairs is not None else "")
                 + ", built by linearsvc")
-    text.append(f"medians over {repeats} seed{'s' if repeats != 1 else ''}; objective: SVM-Rank's on the training pairs; "
-                "NDCG and pairwise accuracy on the test queries")
+    text.append(f"medians over {repeats} seed{'s' if repeats != 1 else ''}; fit s: building "
+                "the pairs or their sampler, and training (svmrank's trace checkpoints not "
+                "counted); objective: SVM-Rank's on the training pairs; NDCG and pairwise "
+                "accuracy on the test queries")
     return "\n".join(text) + "\n"
 
 
-def write_rank_results(out_dir, config, rows, machine, **extra):
-    """Write ``results.json`` (config, machine, rows, ``extra`` keys) into ``out_dir``, atomically."""
+def write_rank_results(out_dir, config, rows, machine, trace=(), **extra):
+    """Write ``results.json`` (config, machine, rows, ``extra`` keys) and ``trace.csv``
+    (the SVM-Rank fits' trace rows) into ``out_dir``, atomically."""
     out_dir = Path(out_dir)
     results = {"task": "rank", "config": config, "machine": machine, "rows": rows, **extra}
     with atomic_write(out_dir / "results.json") as handle:
         json.dump(json_safe(results), handle, indent=2)
         handle.write("\n")
+    write_trace(out_dir, trace)
     return out_dir / "results.json"

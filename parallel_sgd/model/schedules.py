@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import check_choice
+from ..errors import check_choice
 
 
 def _positive(name, value):

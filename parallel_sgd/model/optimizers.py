@@ -2,8 +2,10 @@
 
 A rule is a frozen :class:`UpdateRule` (name, kernel code, hyper-parameters)
 whose ``init_state(n_features, dtype)`` returns its state: an array of shape
-``(n_slots, n_features + 1)``, the last column for the intercept. Kernels call
-:func:`rule_delta` per coordinate with that coordinate's gradient.
+``(n_slots, n_features + 1)``, the last column for the intercept. Kernels take
+it as a :class:`~parallel_sgd.kernels.args.Rule` and call
+:func:`parallel_sgd.kernels.rules.rule_delta` per coordinate with that
+coordinate's gradient.
 
 Sparse rows touch only the row's coordinates (and the intercept). A coordinate's
 state therefore advances only on the steps whose row has a non-zero in it:
@@ -23,14 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._jit import jit
-from .errors import check_choice
-
-SGD = 0
-MOMENTUM = 1
-ADAGRAD = 2
-RMSPROP = 3
-ADAM = 4
+from ..errors import check_choice
+from ..kernels.args import Rule
+from ..kernels.rules import ADAGRAD, ADAM, MOMENTUM, RMSPROP, SGD
 
 
 @dataclass(frozen=True)
@@ -53,8 +50,9 @@ class UpdateRule:
         """Zeroed state, ``(n_slots, n_features + 1)``; the last column is the intercept's."""
         return np.zeros((self.n_slots, n_features + 1), dtype=dtype)
 
-    def hyper_array(self):
-        return np.array(self.hyper, dtype=np.float64)
+    def kernel_rule(self):
+        """The rule as the kernels take it (:class:`~parallel_sgd.kernels.args.Rule`)."""
+        return Rule(self.code, *map(float, self.hyper))
 
 
 def _fraction(name, value, closed_low=True):
@@ -107,39 +105,3 @@ def get_optimizer(optimizer):
     if isinstance(optimizer, UpdateRule):
         return optimizer
     return OPTIMIZERS[check_choice("optimizer", optimizer, OPTIMIZERS)]()
-
-
-@jit
-def bias_corrections(code, hyper, t):
-    """Per-step factors of the rule at global step ``t`` (0-based): Adam's bias corrections."""
-    if code == ADAM:
-        return 1.0 / (1.0 - hyper[0] ** (t + 1)), 1.0 / (1.0 - hyper[1] ** (t + 1))
-    return 1.0, 1.0
-
-
-@jit
-def rule_delta(code, hyper, state, j, g, eta, c1, c2):
-    """The change of coordinate ``j`` for gradient ``g`` at step size ``eta``; updates ``state``.
-
-    ``c1, c2`` are the step's :func:`bias_corrections`.
-    """
-    if code == SGD:
-        return -eta * g
-    if code == MOMENTUM:
-        v = hyper[0] * state[0, j] + g
-        state[0, j] = v
-        return -eta * v
-    if code == ADAGRAD:
-        acc = state[0, j] + g * g
-        state[0, j] = acc
-        return -eta * g / (math.sqrt(acc) + hyper[2])
-    if code == RMSPROP:
-        acc = hyper[0] * state[0, j] + (1.0 - hyper[0]) * g * g
-        state[0, j] = acc
-        return -eta * g / (math.sqrt(acc) + hyper[2])
-    # ADAM
-    m = hyper[0] * state[0, j] + (1.0 - hyper[0]) * g
-    s = hyper[1] * state[1, j] + (1.0 - hyper[1]) * g * g
-    state[0, j] = m
-    state[1, j] = s
-    return -eta * (m * c1) / (math.sqrt(s * c2) + hyper[2])

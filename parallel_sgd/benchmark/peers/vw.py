@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import Dataset, save_svmlight
+from ...data import Dataset, save_svmlight
 from .sklearn import doubling
 
 LOSSES = {"log_loss": "logistic", "hinge": "hinge", "squared_error": "squared"}
