@@ -1,10 +1,10 @@
 """Sync vs Hogwild! (vs SVRG, when that driver is installed) on a real dataset.
 
 Every driver in ``psgd.drivers.DRIVERS`` but ``ray`` runs on the same Problem,
-with the same workers, seeds and checkpoints, through the same runner as
-``psgd bench``; the figure is the bench's convergence figure (relative
-suboptimality vs solver time and vs passes, median and min-max band over
-repeats), and the table is printed.
+with the same workers, seeds and checkpoints, through the comparison ``psgd bench``
+runs (:class:`parallel_sgd.benchmark.session.BenchRun`); the figure is the bench's
+convergence figure (relative suboptimality vs solver time and vs passes, median
+and min-max band over repeats), and the table is printed.
 
 The dataset is a LIBSVM name (``a9a`` by default: taken from the folder in
 ``PSGD_SHARED_DATA`` when it is there, else ``psgd.fetch``, which downloads
@@ -19,9 +19,7 @@ import os
 from pathlib import Path
 
 import parallel_sgd as psgd
-from parallel_sgd.benchmark.plots import plot_convergence
-from parallel_sgd.benchmark.report import format_table, format_verdict
-from parallel_sgd.benchmark.runner import compare
+from parallel_sgd.benchmark.session import BenchRun
 from parallel_sgd.drivers import local_drivers
 
 
@@ -50,22 +48,20 @@ def main(argv=None):
     if args.quick:
         data = data.take(range(min(5000, data.n_samples)))
     train, test = data.split(test_size=0.2, random_state=0)
-    problem = psgd.Problem(train, loss=args.loss, alpha=args.alpha)
-    optimum = psgd.reference_optimum(problem)
+    bench = BenchRun(psgd.Problem(train, loss=args.loss, alpha=args.alpha), test)
+    bench.find_optimum()
     drivers = local_drivers()
     # the SGD drivers decay their steps as 1/sqrt(t); SVRG keeps its constant step
     sgd_steps = {name: {"learning_rate": "inverse_sqrt"} for name in drivers if name != "svrg"}
-    comparison = compare(problem, drivers, optimum=optimum, test=test,
-                         repeats=1 if args.quick else 3, skip_unusable=True,
-                         driver_options=sgd_steps, n_workers=args.workers,
-                         n_epochs=3 if args.quick else 15, eval_every=0.5)
+    comparison = bench.compare(drivers, repeats=1 if args.quick else 3, skip_unusable=True,
+                               driver_options=sgd_steps, n_workers=args.workers,
+                               n_epochs=3 if args.quick else 15, eval_every=0.5)
     for name, reason in comparison.skipped:
         print(f"skipped {name}: {reason}")
-    print(format_table(comparison.summaries, problem.metric_name), end="")
-    print(format_verdict(comparison.summaries), end="")
+    print(bench.table(), end="")
     title = (f"{args.data}{' (5,000-row sample)' if args.quick else ''}, {args.loss}, "
              f"alpha={args.alpha:g}, {args.workers} workers")
-    plot_convergence([("", comparison.rows)], args.out, title)
+    bench.plot(args.out, title)
     print(f"wrote {args.out}")
 
 

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from parallel_sgd.benchmark.plots import save_figure
+from parallel_sgd.kernels.args import StepSize
 from parallel_sgd.kernels.rules import bias_corrections, rule_delta
 from parallel_sgd.model.optimizers import get_optimizer
 
@@ -55,9 +56,9 @@ def trajectory(function, start, rule_name, eta, n_steps):
     point, path = start.copy(), [start.copy()]
     for t in range(n_steps):
         _, grad = function(point)
-        c1, c2 = bias_corrections(kernel_rule, t)
+        step = StepSize(eta, *bias_corrections(kernel_rule, t))
         for j in range(2):
-            point[j] += rule_delta(kernel_rule, state, j, grad[j], eta, c1, c2)
+            point[j] += rule_delta(kernel_rule, state, j, grad[j], step)
         path.append(point.copy())
         if not np.all(np.isfinite(point)) or np.abs(point).max() > 1e6:
             break

@@ -1,8 +1,9 @@
 """The one place that sets Numba compilation flags.
 
 Every compiled function in the package is built through :func:`jit` (serial,
-GIL released) or :func:`parallel_jit` (``prange`` loops), so caching, ``nogil``
-and the fast-math policy are decided here once.
+GIL released), :func:`inlined_jit` (per-step helpers, inlined into their callers)
+or :func:`parallel_jit` (``prange`` loops), so caching, ``nogil`` and the
+fast-math policy are decided here once.
 
 Fast-math is on for reassociation, contraction and reciprocals (so dot products
 vectorize and use FMA), but *without* ``nnan``/``ninf``: the kernels rely on
@@ -33,6 +34,15 @@ def jit(function=None, **extra):
     if function is None:
         return lambda f: numba.njit(**options)(f)
     return numba.njit(**options)(function)
+
+
+def inlined_jit(function=None, **extra):
+    """Like :func:`jit`, but inlined into its callers by Numba (``inline="always"``): for
+    the helpers a kernel calls once per step or per coordinate. A compiled call that
+    stays a call reference-counts its array arguments; on arrays the Hogwild! workers
+    share, those counts are atomics both cores write, which made two workers on a9a
+    1.5-2x slower per epoch (BENCHMARKS.md, Structure)."""
+    return jit(function, inline="always", **extra)
 
 
 def parallel_jit(function=None, **extra):

@@ -228,7 +228,8 @@ def test_ctrl_c_while_drawing_keeps_the_results(tiny_files, tmp_path, capsys, mo
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "plot_convergence", interrupted)
+    from parallel_sgd.benchmark import session
+    monkeypatch.setattr(session, "plot_convergence", interrupted)
     out_dir = tmp_path / "run"
     code, _, err = run(bench(tiny_files, out_dir, "--drivers", "sync", "--repeats", 1), capsys)
     assert code == 130

@@ -7,7 +7,8 @@ import pytest
 import parallel_sgd as psgd
 from parallel_sgd.benchmark import rank_bench
 from parallel_sgd.benchmark.report import read_trace
-from parallel_sgd.cli import CLASSIFY_DEFAULTS, build_parser
+from parallel_sgd.cli import build_parser
+from parallel_sgd.cli.bench import CLASSIFY_DEFAULTS, task_options
 from parallel_sgd.model.ranking import PairSampler, ndcg_at_k, pairwise_accuracy
 
 from .cli_helpers import run
@@ -124,8 +125,7 @@ def test_pair_objective_is_the_mean_hinge_over_every_pair():
 def test_classify_keeps_its_defaults():
     args = build_parser().parse_args(["bench"])
     assert args.task == "classify"
-    from parallel_sgd.cli import _task_options
-    _task_options(args)
+    task_options(args)
     assert {name: getattr(args, name) for name in CLASSIFY_DEFAULTS} == dict(
         alpha=1e-5, epochs=20.0, loss="log_loss", l1_ratio=0.0, no_intercept=False, workers=2,
         batch_size=1, optimizer="sgd", eval_every=1.0)

@@ -77,12 +77,14 @@ def reference_fit(train, alpha, random_state=0):
 
 def fit_svmrank(train, test, alpha, epochs, average, learning_rate, eta0, seed):
     """SVM-Rank through ``psgd.fit``, a checkpoint after every epoch; returns the Result
-    and the seconds spent building the problem (the pair sampler)."""
+    and the seconds spent building the problem (the pair sampler). The fit is the one
+    ``psgd.SVMRank(random_state=seed)`` makes (it draws its stream's seed alike)."""
     started = time.perf_counter()
     problem = RankingProblem(train, alpha)
     setup = time.perf_counter() - started
     result = fit(problem, driver="sync", n_epochs=epochs, eval_every=1.0,
-                 learning_rate=learning_rate or "optimal", eta0=eta0, random_state=seed,
+                 learning_rate=learning_rate or "optimal", eta0=eta0,
+                 random_state=np.random.RandomState(seed).randint(2**31 - 1),
                  average=average, test=test)
     return result, setup
 

@@ -6,9 +6,9 @@ from ..errors import check_choice
 from ..model.multinomial import MultinomialProblem
 from ..model.optimizers import get_optimizer
 from ..model.problem import Problem
+from ..model.ranking import RankingProblem
 from ..model.schedules import make_schedule
 from ..trace import Trace
-from ..model.ranking import RankingProblem
 from . import hogwild, multinomial, multinomial_svrg, ranking, ray_ps, svrg, sync
 from .common import Result, positive_int, positive_number
 

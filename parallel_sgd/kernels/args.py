@@ -4,7 +4,11 @@ Kernels take a few of these named tuples (data, model state, config, scratch)
 and read their fields by name; drivers build them once per fit and derive
 variants with ``_replace`` (a Hogwild! replica's config without its L1 part is
 ``config._replace(l1=0.0)``). Arrays in a group are mutated in place by the
-kernels; the scalar fields are read only.
+kernels; the scalar fields are read only. The helpers a kernel calls once per
+step or per coordinate take the arrays themselves (and groups of scalars only,
+such as :class:`StepSize`): a group of arrays passed to a compiled call is
+reference-counted array by array at every call, which made the serial a9a epoch
+twice as slow (BENCHMARKS.md, Structure).
 
 Dense data is ``Rows(X, None, None, y, weights)`` and CSR data
 ``Rows(data, indices, indptr, y, weights)``; the accessors of :mod:`.rows` are
@@ -46,6 +50,14 @@ class Rule(NamedTuple):
     beta1: float
     beta2: float
     eps: float
+
+
+class StepSize(NamedTuple):
+    """One step's size and its update rule's bias corrections (:func:`.rules.bias_corrections`)."""
+
+    eta: float
+    c1: float
+    c2: float
 
 
 class SGDConfig(NamedTuple):

@@ -10,10 +10,10 @@ from numba import prange
 
 from .._jit import jit, parallel_jit
 from ..maths.losses import loss_deriv
-from .args import L1_TOTAL, SCALE, BatchScratch
+from .args import L1_TOTAL, SCALE, BatchScratch, StepSize
 from .rows import row_bounds, row_dot, row_entry, sample_weight
 from .rules import SGD, bias_corrections, rule_delta
-from .sgd import rule_step, sgd_row_update, shrink
+from .sgd import add_row, catch_up_l1, rule_step, shrink
 
 
 @jit
@@ -35,9 +35,15 @@ def apply_batch(data, model, config, rows, eta, t, scratch):
         if l2 > 0.0:
             scalars[SCALE] = shrink(v, scalars[SCALE], 1.0 - eta * l2)
         scalars[L1_TOTAL] += eta * l1
+        q, scale, l1_total = model.q, scalars[SCALE], scalars[L1_TOTAL]
         for r in range(n):
-            sgd_row_update(data, rows[r], model, scalars[SCALE], scalars[L1_TOTAL],
-                           -eta * (derivs[r] * inv_b), l1)
+            i = rows[r]
+            lo, hi = row_bounds(X, indptr, i)
+            g = derivs[r] * inv_b
+            if g != 0.0:
+                add_row(X, indices, i, lo, hi, v, -eta * g / scale)
+            if l1 > 0.0:
+                catch_up_l1(X, indices, i, lo, hi, v, q, scale, l1_total)
         if intercept_rate > 0.0:
             b[0] -= intercept_rate * eta * g_b
         return
@@ -59,13 +65,13 @@ def apply_batch(data, model, config, rows, eta, t, scratch):
                     count[j] = 0.0
                 acc[j] += derivs[r] * x * inv_b
                 count[j] += inv_b
-    c1, c2 = bias_corrections(config.rule, t)
-    pw = config.penalty_weights
+    rule, pw = config.rule, config.penalty_weights
+    step = StepSize(eta, *bias_corrections(rule, t))
     for a in range(n_touched):
         j = touched[a]
-        v[j] = rule_step(config, state, j, acc[j], v[j], eta, c1, c2, count[j] * pw[j])
+        v[j] = rule_step(rule, state, j, acc[j], v[j], count[j] * pw[j], l2, l1, step)
     if intercept_rate > 0.0:
-        b[0] += intercept_rate * rule_delta(config.rule, state, d, g_b, eta, c1, c2)
+        b[0] += intercept_rate * rule_delta(rule, state, d, g_b, step)
 
 
 def make_scratch(n_features, batch_size):

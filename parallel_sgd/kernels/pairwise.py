@@ -15,8 +15,8 @@ import numpy as np
 from .._jit import jit
 from .args import SCALE
 from .averaging import advance
-from .rows import row_dot
-from .sgd import sgd_row_update, shrink
+from .rows import row_bounds, row_dot
+from .sgd import add_row, shrink
 
 
 @jit
@@ -39,8 +39,10 @@ def pairwise_epoch(data, model, average, l2, first, second, etas, t_start):
         if l2 > 0.0:
             scale = shrink(v, scale, 1.0 - eta * l2, average)
         if p < 1.0:
-            sgd_row_update(data, i, model, scale, 0.0, eta, 0.0, average)
-            sgd_row_update(data, j, model, scale, 0.0, -eta, 0.0, average)
+            lo, hi = row_bounds(X, indptr, i)
+            add_row(X, indices, i, lo, hi, v, eta / scale, average)
+            lo, hi = row_bounds(X, indptr, j)
+            add_row(X, indices, j, lo, hi, v, -eta / scale, average)
         advance(average, t_start + s, v, scale, 0.0)
     scalars[SCALE] = scale
     return m

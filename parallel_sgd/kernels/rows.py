@@ -11,7 +11,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from .._jit import jit, overload_options
+from .._jit import inlined_jit, jit, overload_options
 
 PREFETCH_DISTANCE = 8
 
@@ -114,18 +114,17 @@ def _prefetch_weight(weights, i):
     return lambda weights, i: prefetch(weights, i)
 
 
-@jit
+@inlined_jit
 def prefetch_ahead(data, order, s):
     """Software prefetch for a random row order, two stages ahead of step ``s``.
 
     Visiting rows in random order is latency-bound: fetch ``indptr`` of the row
     ``2 * PREFETCH_DISTANCE`` steps ahead, and the entries, label and sample
     weight of the row ``PREFETCH_DISTANCE`` steps ahead (its ``indptr`` is in
-    cache by then). Measured on the 200k x 47k sparse problem (float64): 1.9x
-    faster than no prefetch. Distances from 4 to 64 rows measured the same, on
-    sparse and dense data; prefetching the weights the row touches was slower.
+    cache by then). The distance and what is prefetched were chosen by
+    measurement (BENCHMARKS.md, Serial epoch).
     """
-    X, indices, indptr, y, weights = data
+    X, indices, indptr, y, weights = data.X, data.indices, data.indptr, data.y, data.weights
     m = order.shape[0]
     if s + 2 * PREFETCH_DISTANCE < m:
         prefetch_row_start(X, indptr, order[s + 2 * PREFETCH_DISTANCE])

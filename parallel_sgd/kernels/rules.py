@@ -25,12 +25,10 @@ def bias_corrections(rule, t):
 
 
 @jit
-def rule_delta(rule, state, j, g, eta, c1, c2):
-    """The change of coordinate ``j`` for gradient ``g`` at step size ``eta``; updates ``state``.
-
-    ``c1, c2`` are the step's :func:`bias_corrections`.
-    """
-    code = rule.code
+def rule_delta(rule, state, j, g, step):
+    """The change of coordinate ``j`` for gradient ``g``; updates ``state``. ``step`` is a
+    :class:`~.args.StepSize`: the step size and its :func:`bias_corrections`."""
+    code, eta = rule.code, step.eta
     if code == SGD:
         return -eta * g
     if code == MOMENTUM:
@@ -50,4 +48,4 @@ def rule_delta(rule, state, j, g, eta, c1, c2):
     s = rule.beta2 * state[1, j] + (1.0 - rule.beta2) * g * g
     state[0, j] = m
     state[1, j] = s
-    return -eta * (m * c1) / (math.sqrt(s * c2) + rule.eps)
+    return -eta * (m * step.c1) / (math.sqrt(s * step.c2) + rule.eps)

@@ -27,10 +27,10 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from .._jit import jit, overload_options
+from .._jit import inlined_jit, jit, overload_options
 from ..maths.losses import loss_deriv, loss_value
 from ..maths.penalties import cumulative_l1
-from .args import L1_TOTAL, SCALE
+from .args import L1_TOTAL, SCALE, StepSize
 from .averaging import advance, track_change, write_out
 from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
 from .rules import SGD, bias_corrections, rule_delta
@@ -74,44 +74,40 @@ def shrink(v, scale, factor, average=None):
 
 
 @jit
-def sgd_row_update(data, i, model, scale, l1_total, change, l1, average=None):
-    """Plain-SGD step of row ``i`` after the L2 shrink: ``w += change * x_i``, then the
-    L1 catch-up of the row's coordinates (``scale`` and ``l1_total`` are the model's
-    current ones, which the caller may hold in registers).
-
-    Every change of ``v`` is reported to ``average`` (ASGD state, or None).
-    """
-    v, q = model.v, model.q
-    lo, hi = row_bounds(data.X, data.indptr, i)
-    if change != 0.0:
-        c = change / scale
-        for k in range(lo, hi):
-            j, x = row_entry(data.X, data.indices, i, k)
-            old = v[j]
-            v[j] = old + c * x
-            track_change(average, j, v[j] - old)
-    if l1 > 0.0:
-        for k in range(lo, hi):
-            j, x = row_entry(data.X, data.indices, i, k)
-            if x != 0.0:
-                old = v[j]
-                cumulative_l1(v, q, j, scale, l1_total)
-                track_change(average, j, v[j] - old)
+def add_row(X, indices, i, lo, hi, v, c, average=None):
+    """``v += c * x_i`` over the row's entries ``lo .. hi``; every change is reported to
+    ``average`` (ASGD state, or None)."""
+    for k in range(lo, hi):
+        j, x = row_entry(X, indices, i, k)
+        old = v[j]
+        v[j] = old + c * x
+        track_change(average, j, v[j] - old)
 
 
 @jit
-def rule_step(config, state, j, gj, wj, eta, c1, c2, pw_j):
-    """New value of coordinate ``j`` (now ``wj``) after an adaptive-rule step.
+def catch_up_l1(X, indices, i, lo, hi, v, q, scale, l1_total, average=None):
+    """Bring the row's coordinates up to date with the cumulative L1 penalty ``l1_total``
+    (the weights are ``scale * v``); every change is reported to ``average``."""
+    for k in range(lo, hi):
+        j, x = row_entry(X, indices, i, k)
+        if x != 0.0:
+            old = v[j]
+            cumulative_l1(v, q, j, scale, l1_total)
+            track_change(average, j, v[j] - old)
+
+
+@inlined_jit
+def rule_step(rule, state, j, gj, wj, pw_j, l2, l1, step):
+    """New value of coordinate ``j`` (now ``wj``) after an adaptive-rule step of size
+    ``step`` (:class:`~.args.StepSize`).
 
     ``gj`` is the loss gradient; the penalty gradient ``pw_j * (l2*wj + l1*sign(wj))``
-    is added here, and an L1 step that would cross zero stops at zero. ``c1, c2`` are
-    the step's bias corrections.
+    is added here, and an L1 step that would cross zero stops at zero.
     """
-    l2, l1 = config.l2, config.l1
     if l2 > 0.0 or l1 > 0.0:
         sign = 1.0 if wj > 0.0 else (-1.0 if wj < 0.0 else 0.0)
         gj += pw_j * (l2 * wj + l1 * sign)
-    new = wj + rule_delta(config.rule, state, j, gj, eta, c1, c2)
+    new = wj + rule_delta(rule, state, j, gj, step)
     if l1 > 0.0 and new * wj < 0.0:
         new = 0.0
     return new
@@ -149,7 +145,8 @@ def sgd_epoch_extras(data, model, extras, config, order, etas, t_start):
 @jit
 def _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum):
     """The sgd rule, with ``b``, ``scale`` and ``l1_total`` kept in registers."""
-    v, y, weights = model.v, data.y, data.weights
+    X, indices, indptr, y, weights = data
+    v, q = model.v, model.q
     loss, l2, l1, intercept_rate = config.loss, config.l2, config.l1, config.intercept_rate
     b, scale, l1_total = model.b[0], model.scalars[SCALE], model.scalars[L1_TOTAL]
     m = order.shape[0]
@@ -158,7 +155,7 @@ def _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum):
         prefetch_ahead(data, order, s)
         i = order[s]
         eta = etas[s]
-        p = scale * row_dot(data.X, data.indices, data.indptr, i, v) + b
+        p = scale * row_dot(X, indices, indptr, i, v) + b
         if not np.isfinite(p):
             done = s
             break
@@ -168,7 +165,11 @@ def _plain_epoch(data, model, config, order, etas, t_start, average, loss_sum):
         if l2 > 0.0:
             scale = shrink(v, scale, 1.0 - eta * l2, average)
         l1_total += eta * l1
-        sgd_row_update(data, i, model, scale, l1_total, -eta * g, l1, average)
+        lo, hi = row_bounds(X, indptr, i)
+        if g != 0.0:
+            add_row(X, indices, i, lo, hi, v, -eta * g / scale, average)
+        if l1 > 0.0:
+            catch_up_l1(X, indices, i, lo, hi, v, q, scale, l1_total, average)
         b -= intercept_rate * eta * g
         advance(average, t_start + s, v, scale, b)
     model.b[0], model.scalars[SCALE], model.scalars[L1_TOTAL] = b, scale, l1_total
@@ -180,7 +181,7 @@ def _adaptive_epoch(data, model, config, order, etas, t_start, average, loss_sum
     """momentum, adagrad, rmsprop, adam: per-coordinate steps on touched coordinates."""
     X, indices, indptr, y, weights = data
     v, b, state = model.v, model.b, model.rule_state
-    pw = config.penalty_weights
+    rule, pw, l2, l1 = config.rule, config.penalty_weights, config.l2, config.l1
     d = v.shape[0]
     m = order.shape[0]
     for s in range(m):
@@ -193,15 +194,16 @@ def _adaptive_epoch(data, model, config, order, etas, t_start, average, loss_sum
         s_i = sample_weight(weights, i)
         add_loss(loss_sum, config.loss, p, y[i], s_i)
         g = s_i * loss_deriv(config.loss, p, y[i])
-        c1, c2 = bias_corrections(config.rule, t_start + s)
+        c1, c2 = bias_corrections(rule, t_start + s)
+        step = StepSize(eta, c1, c2)
         lo, hi = row_bounds(X, indptr, i)
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
             if x != 0.0:
                 old = v[j]
-                v[j] = rule_step(config, state, j, g * x, old, eta, c1, c2, pw[j])
+                v[j] = rule_step(rule, state, j, g * x, old, pw[j], l2, l1, step)
                 track_change(average, j, v[j] - old)
         if config.intercept_rate > 0.0:
-            b[0] += config.intercept_rate * rule_delta(config.rule, state, d, g, eta, c1, c2)
+            b[0] += config.intercept_rate * rule_delta(rule, state, d, g, step)
         advance(average, t_start + s, v, 1.0, b[0])
     return m

@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import jit, parallel_jit
+from .._jit import inlined_jit, jit, parallel_jit
 from ..maths.losses import loss_deriv
 from ..maths.penalties import soft_threshold
 from .args import STEP, P, R, SVRGModel
@@ -190,7 +190,7 @@ def inner_prox(data, model, snapshot, config, order, ratios):
     return done
 
 
-@jit
+@inlined_jit
 def weight_now(model, config, j):
     """Coordinate ``j`` of the weights at the current step (the model is unchanged)."""
     scalars = model.scalars

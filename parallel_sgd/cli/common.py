@@ -1,0 +1,94 @@
+"""What the subcommands share: the one-line error, argument types, loading data, and
+turning arguments into a Problem and ``psgd.fit`` options."""
+import argparse
+import os
+
+from ..data import CATALOG, fetch, load_svmlight
+from ..model.problem import Problem
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A one-line error for the user; exits with code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors become :class:`CliError` (one line, code 2)."""
+
+    def error(self, message):
+        raise CliError(message)
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def names(kind, known):
+    """An argument type: a comma-separated list of names from ``known``."""
+    def parse(text):
+        chosen = [name.strip() for name in text.split(",") if name.strip()]
+        unknown = [name for name in chosen if name not in known]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {unknown[0] if unknown else text!r}; known {kind}s: "
+                f"{', '.join(sorted(known))}")
+        return list(dict.fromkeys(chosen))
+    return parse
+
+
+def load_data(spec, n_features=None):
+    """A Dataset from a catalog name or an svmlight file path."""
+    if spec in CATALOG:
+        return fetch(spec)
+    if os.path.exists(spec):
+        return load_svmlight(spec, n_features=n_features)
+    raise CliError(f"--data {spec!r} is neither a file nor a known dataset "
+                   f"(known: {', '.join(sorted(CATALOG))})")
+
+
+def existing_file(path):
+    """``path``, or a CliError when there is no such file."""
+    if not os.path.exists(path):
+        raise CliError(f"no such file: {path}")
+    return path
+
+
+def add_problem_args(p):
+    p.add_argument("--loss", default="log_loss")
+    p.add_argument("--alpha", type=float, default=1e-5)
+    p.add_argument("--l1-ratio", type=float, default=0.0)
+    p.add_argument("--no-intercept", action="store_true", help="fit without an intercept")
+
+
+def add_fit_args(p):
+    p.add_argument("--workers", type=positive_int, default=2)
+    p.add_argument("--epochs", type=float, default=10.0)
+    p.add_argument("--batch-size", type=positive_int, default=1)
+    p.add_argument("--learning-rate", default=None,
+                   help="step-size schedule of the SGD drivers (default: optimal); "
+                        "SVRG takes a constant step")
+    p.add_argument("--eta0", type=float, default=None)
+    p.add_argument("--optimizer", default="sgd")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=float, default=1.0)
+
+
+def fit_kwargs(args):
+    """The ``psgd.fit`` options the arguments name."""
+    return dict(n_workers=args.workers, n_epochs=args.epochs, batch_size=args.batch_size,
+                learning_rate=args.learning_rate, eta0=args.eta0, optimizer=args.optimizer,
+                random_state=args.seed, eval_every=args.eval_every)
+
+
+def problem_of(data, args):
+    """The Problem the arguments define on ``data``."""
+    return Problem(data, args.loss, alpha=args.alpha, l1_ratio=args.l1_ratio,
+                   fit_intercept=not args.no_intercept)
