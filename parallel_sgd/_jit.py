@@ -15,10 +15,10 @@ import os
 
 # OpenMP threads (Numba's default threading layer) spin for a while after every
 # parallel region with the default active wait policy. Between epochs the drivers
-# evaluate the objective with a parallel pass, and the spinning threads then took
-# the cores from the next epoch's workers (measured: Hogwild on a9a, 2 threads,
-# 3.9 ms per epoch; 2.9 ms with passive waiting). libgomp reads this when Numba
-# first starts it, which is after this import; a user's own setting wins.
+# evaluate the objective with a parallel pass, and the spinning threads would then
+# take the cores from the next epoch's workers; passive waiting gives them back
+# (BENCHMARKS.md, Hogwild!). libgomp reads this when Numba first starts it, which
+# is after this import; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402
@@ -40,8 +40,8 @@ def inlined_jit(function=None, **extra):
     """Like :func:`jit`, but inlined into its callers by Numba (``inline="always"``): for
     the helpers a kernel calls once per step or per coordinate. A compiled call that
     stays a call reference-counts its array arguments; on arrays the Hogwild! workers
-    share, those counts are atomics both cores write, which made two workers on a9a
-    1.5-2x slower per epoch (BENCHMARKS.md, Structure)."""
+    share, those counts are atomics every worker writes, so the workers would contend
+    for their cache lines on every step (BENCHMARKS.md, Structure)."""
     return jit(function, inline="always", **extra)
 
 

@@ -34,6 +34,7 @@ def run_averaged(X, y, loss, alpha, l1_ratio, rule, order, etas, start, dtype=np
                          ids=["none", "l2", "l1", "enet"])
 @pytest.mark.parametrize("loss", ["log_loss", "hinge", "squared_error"])
 @pytest.mark.parametrize("start", [0, 37])
+@pytest.mark.kernel
 def test_average_matches_reference(loss, alpha, l1_ratio, rule, sparse, dtype, start):
     """Two epochs; the average over steps t >= start equals the mean of the reference iterates."""
     X, y, weights = make_data(loss=loss, weighted=True)
@@ -49,6 +50,7 @@ def test_average_matches_reference(loss, alpha, l1_ratio, rule, sparse, dtype, s
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.kernel
 def test_average_survives_scale_folding_and_reset(sparse):
     """Strong L2 with large steps: the weight scale falls below 1e-9 and is folded into
     ``v`` (0.75 per step), and one step with eta*l2 > 1 resets the weights to zero."""
@@ -61,6 +63,7 @@ def test_average_survives_scale_folding_and_reset(sparse):
     assert_close(state.weights(), want.averaged_weights(), 1e-12)
 
 
+@pytest.mark.kernel
 def test_average_before_start_is_the_iterate():
     X, y, _ = make_data()
     order = np.arange(len(y))

@@ -119,6 +119,7 @@ def test_checkpoints_are_evaluated_by_the_team(backend, locking, monkeypatch):
     assert len(calls) == 1
 
 
+@pytest.mark.kernel
 def test_merged_averages_of_squares_stay_nonnegative():
     """Another worker merged twice since this replica's reload, each time with a
     smaller average of squares: adding this replica's (negative) change must not take

@@ -13,6 +13,8 @@ from parallel_sgd.model.optimizers import get_optimizer
 
 from . import reference as ref
 
+pytestmark = pytest.mark.kernel  # also run as plain Python in CI (NUMBA_DISABLE_JIT=1)
+
 LOSSES = ["squared_error", "log_loss", "hinge", "squared_hinge", "modified_huber"]
 RULES = ["sgd", "momentum", "adagrad", "rmsprop", "adam"]
 PENALTIES = [(0.0, 0.0), (0.05, 0.0), (0.05, 1.0), (0.05, 0.4)]

@@ -10,6 +10,8 @@ from parallel_sgd.maths.losses import LOSSES, get_loss
 
 from . import reference as ref
 
+pytestmark = pytest.mark.kernel  # also run as plain Python in CI (NUMBA_DISABLE_JIT=1)
+
 NAMES = sorted(LOSSES)
 
 

@@ -39,6 +39,7 @@ def make_problem(X, y, loss="softmax", alpha=1e-2, l1_ratio=0.0, weights=None, s
 # -- losses ------------------------------------------------------------------------------
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(-30, 30), min_size=2, max_size=7), st.data())
+@pytest.mark.kernel
 def test_loss_values_and_gradients_match_the_definitions(scores, draw):
     P = np.array([scores])
     y = np.array([draw.draw(st.integers(0, len(scores) - 1))])
@@ -49,6 +50,7 @@ def test_loss_values_and_gradients_match_the_definitions(scores, draw):
 
 
 @pytest.mark.parametrize("name", LOSSES)
+@pytest.mark.kernel
 def test_gradients_match_finite_differences(name):
     """Away from the hinge's kinks, dl/dp is the slope of l in every score."""
     rng = np.random.default_rng(1)
@@ -66,6 +68,7 @@ def test_gradients_match_finite_differences(name):
             assert slope == pytest.approx(G[0, k], abs=1e-6)
 
 
+@pytest.mark.kernel
 def test_softmax_is_stable_for_huge_scores():
     loss = get_multiclass_loss("softmax")
     values, G = loss.value_and_grad(np.array([[1e300, -1e300, 0.0]]), np.array([1]))
@@ -148,6 +151,7 @@ def run_kernel(problem, order, etas, intercept_rate=1.0):
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("alpha,l1_ratio", PENALTIES)
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.kernel
 def test_kernel_matches_reference(loss, alpha, l1_ratio, sparse, dtype):
     X, y, weights = make_data(weighted=True)
     problem = make_problem(X, y, loss, alpha, l1_ratio, weights, sparse, dtype)
@@ -164,6 +168,7 @@ def test_kernel_matches_reference(loss, alpha, l1_ratio, sparse, dtype):
     np.testing.assert_allclose(b, expected[1], rtol=rtol, atol=rtol * scale)
 
 
+@pytest.mark.kernel
 def test_zero_step_changes_nothing_and_nan_stops():
     X, y, _ = make_data()
     problem = make_problem(X, y, alpha=0.1, l1_ratio=0.5)
@@ -242,6 +247,7 @@ def test_bad_configurations_are_refused():
 # -- SVRG (softmax, L2) ------------------------------------------------------------------
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.kernel
 def test_svrg_inner_loop_matches_reference(sparse, dtype):
     from parallel_sgd.drivers.multinomial_svrg import SoftmaxSVRG
     X, y, weights = make_data(weighted=True)

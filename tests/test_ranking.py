@@ -67,6 +67,7 @@ def reference_pairwise(X, first, second, etas, alpha, start):
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.kernel
 def test_pairwise_kernel_matches_reference(sparse):
     X, y, qid = queries()
     first, second = PairSampler(y, qid).draw(np.random.default_rng(1), 300)

@@ -33,6 +33,7 @@ def sparse_problem(n=300, d=60, loss="log_loss", alpha=1e-2, l1_ratio=0.0, weigh
 @settings(max_examples=300, deadline=None)
 @given(w=st.floats(-5, 5), k=st.integers(1, 400), h=st.sampled_from([0.0, 1e-6, 1e-3, 0.05]),
        c=st.floats(-0.05, 0.05), tau=st.floats(0.0, 0.05))
+@pytest.mark.kernel
 def test_prox_steps_equal_that_many_proximal_steps(w, k, h, c, tau):
     expected = w
     for _ in range(k):
@@ -65,6 +66,7 @@ def _inner_loop(problem, order, eta, eta_b, ratios, X=None):
     ("squared_error", 0.0, True, "smoothness"), ("squared_hinge", 1.0, False, "uniform"),
     ("modified_huber", 0.15, False, "smoothness"),
 ])
+@pytest.mark.kernel
 def test_lazy_sparse_steps_equal_dense_steps(loss, l1_ratio, weights, sampling):
     """After one inner loop of 3n steps the lazily updated weights equal the NumPy
     reference that updates every coordinate on every step, and the kernels on the same
@@ -87,6 +89,7 @@ def test_lazy_sparse_steps_equal_dense_steps(loss, l1_ratio, weights, sampling):
         assert (w == 0).any()  # the proximal steps do set weights to zero
 
 
+@pytest.mark.kernel
 def test_the_weight_scale_is_folded_before_it_underflows():
     """A strong L2 shrinks the scale P below 1e-100 many times in one loop; the weights
     still equal the reference."""

@@ -63,8 +63,8 @@ def add_arguments(bench):
                        help=f"also run other solvers: all installed ones, or a comma-separated "
                             f"list from {', '.join(PEERS)}")
     add_fit_args(bench)
-    # 20 passes (CLASSIFY_DEFAULTS): enough for SVRG's linear convergence to show (1e-6
-    # and below on the built-in problem) while the SGD drivers level off
+    # 20 passes (CLASSIFY_DEFAULTS): enough for SVRG's linear convergence to show while
+    # the SGD drivers level off (BENCHMARKS.md, SVRG)
     bench.set_defaults(**{name: None for name in CLASSIFY_DEFAULTS})
     bench.add_argument("--repeats", type=positive_int, default=3,
                        help="runs per driver (seeds seed, seed+1, ...); the table shows medians")

@@ -124,8 +124,8 @@ def make_sparse_classification(n_samples=200_000, n_features=47_236, nnz_per_row
     features carry Gaussian weights; the threshold is the median score, so the
     classes are balanced), each flipped with probability ``label_noise``.
 
-    Generation is O(nnz) (2-3 s on 2 cores for the default 200,000 x 47,236
-    with 15 million non-zeros) and fully determined by ``random_state``.
+    Generation is O(nnz) (BENCHMARKS.md, Data) and fully determined by
+    ``random_state``.
 
     Returns
     -------

@@ -2,9 +2,10 @@
 
 The workers are the team of :mod:`.team`: each owns a shard of the rows and its
 own random stream, steps on a private replica of the model and adds its changes
-into the shared weights every ``merge_every`` steps. Nothing takes a lock: on 2
-cores plain Hogwild -- all workers writing one weight vector on every step --
-ran slower than one thread (BENCHMARKS.md, Hogwild!). ``locking="global"`` is
+into the shared weights every ``merge_every`` steps. Nothing takes a lock; the
+replicas are there because plain Hogwild -- all workers writing one weight vector
+on every step -- makes the cores fight over its cache lines and can run slower
+than one thread (BENCHMARKS.md, Hogwild!). ``locking="global"`` is
 the opposite baseline, every step on the shared model under one lock.
 
 ``backend="threads"`` runs the workers as threads of this process;

@@ -44,8 +44,8 @@ def default_steps(problem, ratios):
     ``L`` is each block's largest per-example smoothness under the sampling
     (``max_i r_i L_i``). The intercept's own smoothness (``s_i`` times the loss's) is
     ~``||x||^2`` times smaller than the weights', so one step for both would make
-    the intercept the slowest direction. The divisor 2.75 was chosen on a9a
-    (BENCHMARKS.md, SVRG).
+    the intercept the slowest direction. The divisor 2.75 was tuned (BENCHMARKS.md,
+    SVRG).
     """
     in_w, in_b = row_smoothness(problem)
     if ratios is not None:

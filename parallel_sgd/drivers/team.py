@@ -46,10 +46,10 @@ def default_merge_every(problem, n_workers):
 
     * ``10 d / nnz_per_row``: a merge costs O(d) and a step ~ the row's non-zeros,
       so merges cost about 10% of the steps;
-    * ``8192 / n_workers``: the other workers' unmerged steps stay under ~8k (more
-      left 16 threads far from the serial run's progress per epoch);
-    * half the worker's share of an epoch, rounded up (a quarter spent a sixth of
-      news20's time in merges);
+    * ``8192 / n_workers``: the other workers' unmerged steps stay under ~8k (with
+      more, many threads fall far behind the serial run's progress per epoch);
+    * half the worker's share of an epoch, rounded up (shorter stretches make the
+      merges of a wide model a large share of the time);
 
     and at least 256 (BENCHMARKS.md, Hogwild!).
     """

@@ -34,7 +34,8 @@ class SignedProblem(Problem):
 
     The K problems of a one-vs-rest fit differ in their labels only, so they share the
     constants computed from ``X`` (``sibling``'s row norms, column counts, penalty
-    weights, ``L_max``): on news20, recomputing them took a sixth of a 5-epoch fit.
+    weights, ``L_max``) instead of recomputing them, which costs a sizeable share of a
+    short fit on wide data (BENCHMARKS.md, Estimators).
     """
 
     SHARED = ("row_norms_sq", "column_counts", "penalty_weights", "max_smoothness")

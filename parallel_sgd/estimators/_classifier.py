@@ -227,8 +227,8 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         problem = MultinomialProblem(make_dataset(X, y, weights), MULTINOMIAL_LOSSES[self.loss],
                                      *penalty, self.fit_intercept, classes=self.classes_)
         # no damping of the intercepts' steps on sparse data (binary models take 0.01,
-        # as scikit-learn does): on letter (CSR) 50 epochs of softmax ended at a relative
-        # suboptimality of 2.8e-2 damped, 8e-4 undamped
+        # as scikit-learn does): damped, the softmax model converges far more slowly
+        # (BENCHMARKS.md, Estimators)
         options = dict(self._fit_options(X, partial), intercept_rate=1.0)
         results = self._train([problem], self._seeds(1), [start], options)
         W, b = results[0].coef, np.asarray(results[0].intercept)

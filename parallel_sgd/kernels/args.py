@@ -7,8 +7,8 @@ variants with ``_replace`` (a Hogwild! replica's config without its L1 part is
 kernels; the scalar fields are read only. The helpers a kernel calls once per
 step or per coordinate take the arrays themselves (and groups of scalars only,
 such as :class:`StepSize`): a group of arrays passed to a compiled call is
-reference-counted array by array at every call, which made the serial a9a epoch
-twice as slow (BENCHMARKS.md, Structure).
+reference-counted array by array at every call, which can cost as much as the
+step itself (BENCHMARKS.md, Structure).
 
 Dense data is ``Rows(X, None, None, y, weights)`` and CSR data
 ``Rows(data, indices, indptr, y, weights)``; the accessors of :mod:`.rows` are

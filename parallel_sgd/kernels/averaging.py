@@ -21,8 +21,8 @@ change of the kernel state keeps the identity:
   intercept's average ``ab += (b - ab) / k``.
 
 ``a * v`` is about ``a / scale`` times the average, so ``aw + a * v`` loses that
-factor of precision to cancellation (measured: 1e-10 after 60 steps whose scale fell
-to 3e-8). The average is therefore also written out whenever ``a`` exceeds
+factor of precision to cancellation, more the further the scale falls (BENCHMARKS.md,
+Serial epoch). The average is therefore also written out whenever ``a`` exceeds
 ``WRITE_OUT * scale``; ``a`` then grows back by about ``scale / k`` per step, so
 write-outs come at geometrically spaced steps (``k``, ~17k, ...) when the scale is
 steady: O(d log n) in all. So a step costs O(nnz of the row) more, plus O(1).
@@ -47,61 +47,67 @@ def _absent(average):
     return isinstance(average, (types.NoneType, types.Omitted))
 
 
+def _track_change(average, j, dv):
+    aw = average.aw
+    aw[j] = aw[j] - average.avg[A] * dv
+
+
+def _write_out(average, v):
+    aw = average.aw
+    avg = average.avg
+    a, bsum = avg[A], avg[BSUM]
+    for j in range(v.shape[0]):
+        aw[j] = (aw[j] + a * v[j]) / bsum
+    avg[A] = 0.0
+    avg[BSUM] = 1.0
+
+
+def _advance(average, t, v, scale, b):
+    avg = average.avg
+    if t < avg[START]:
+        return
+    k = avg[COUNT] + 1.0
+    mu = 1.0 / k
+    if k > 1.0:
+        avg[BSUM] = avg[BSUM] / (1.0 - mu)
+    avg[A] = avg[A] + mu * scale * avg[BSUM]
+    avg[INTERCEPT] = avg[INTERCEPT] + (b - avg[INTERCEPT]) * mu
+    avg[COUNT] = k
+    if avg[A] > WRITE_OUT * scale:
+        write_out(average, v)
+
+
+# the hooks: plain Python (what runs under NUMBA_DISABLE_JIT=1), and overloads that
+# compile to nothing without an average
+
 def track_change(average, j, dv):
     """Record that ``v[j]`` changed by ``dv`` during the current step."""
+    if average is not None:
+        _track_change(average, j, dv)
 
 
 def write_out(average, v):
     """Store the average in ``aw`` alone (``a = 0``): ``v`` is about to be rescaled or reset."""
+    if average is not None:
+        _write_out(average, v)
 
 
 def advance(average, t, v, scale, b):
     """Fold the iterate after global step ``t`` (weights ``scale * v``, intercept ``b``)."""
+    if average is not None:
+        _advance(average, t, v, scale, b)
 
 
 @overload(track_change, **overload_options())
-def _track_change(average, j, dv):
-    if _absent(average):
-        return lambda average, j, dv: None
-
-    def impl(average, j, dv):
-        aw = average.aw
-        aw[j] = aw[j] - average.avg[A] * dv
-    return impl
+def _overload_track_change(average, j, dv):
+    return (lambda average, j, dv: None) if _absent(average) else _track_change
 
 
 @overload(write_out, **overload_options())
-def _write_out(average, v):
-    if _absent(average):
-        return lambda average, v: None
-
-    def impl(average, v):
-        aw = average.aw
-        avg = average.avg
-        a, bsum = avg[A], avg[BSUM]
-        for j in range(v.shape[0]):
-            aw[j] = (aw[j] + a * v[j]) / bsum
-        avg[A] = 0.0
-        avg[BSUM] = 1.0
-    return impl
+def _overload_write_out(average, v):
+    return (lambda average, v: None) if _absent(average) else _write_out
 
 
 @overload(advance, **overload_options())
-def _advance(average, t, v, scale, b):
-    if _absent(average):
-        return lambda average, t, v, scale, b: None
-
-    def impl(average, t, v, scale, b):
-        avg = average.avg
-        if t < avg[START]:
-            return
-        k = avg[COUNT] + 1.0
-        mu = 1.0 / k
-        if k > 1.0:
-            avg[BSUM] = avg[BSUM] / (1.0 - mu)
-        avg[A] = avg[A] + mu * scale * avg[BSUM]
-        avg[INTERCEPT] = avg[INTERCEPT] + (b - avg[INTERCEPT]) * mu
-        avg[COUNT] = k
-        if avg[A] > WRITE_OUT * scale:
-            write_out(average, v)
-    return impl
+def _overload_advance(average, t, v, scale, b):
+    return (lambda average, t, v, scale, b: None) if _absent(average) else _advance

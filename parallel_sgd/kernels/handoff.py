@@ -1,6 +1,6 @@
 """The spin hand-off between the Hogwild! team's leader and its workers.
 
-Waking a sleeping thread or process costs an OS wake-up, about a tenth of a
+Waking a sleeping thread or process costs an OS wake-up, which is long next to a
 short call's steps (BENCHMARKS.md, Hogwild!). So the team talks through one
 int64 array, ``sync``, with acquire/release atomics, and waits by spinning where
 a wait is short -- first with the x86 ``pause`` hint, then yielding the core to
@@ -88,8 +88,8 @@ def publish(sync, generation):
 @jit
 def shuffle(rng, rows):
     """Fisher-Yates shuffle of ``rows`` in place with the NumPy Generator ``rng``,
-    drawing ``floor(u (i + 1))`` from one double per element (bias below 2^-52):
-    a third of the time of ``Generator.shuffle``."""
+    drawing ``floor(u (i + 1))`` from one double per element (bias below 2^-52),
+    which is faster than ``Generator.shuffle`` (BENCHMARKS.md, Hogwild!)."""
     for i in range(rows.shape[0] - 1, 0, -1):
         j = int(rng.random() * (i + 1))
         rows[i], rows[j] = rows[j], rows[i]

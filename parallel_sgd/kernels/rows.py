@@ -17,41 +17,74 @@ PREFETCH_DISTANCE = 8
 
 
 
+# Each accessor below is a plain Python function (what runs under NUMBA_DISABLE_JIT=1)
+# and an overload that compiles only the branch the argument types select.
+
+def _dense_bounds(X, indptr, i):
+    return 0, X.shape[1]
+
+
+def _csr_bounds(X, indptr, i):
+    return indptr[i], indptr[i + 1]
+
+
 def row_bounds(X, indptr, i):
     """(first, end) entry positions of row ``i``."""
+    return (_dense_bounds if indptr is None else _csr_bounds)(X, indptr, i)
+
+
+def _dense_entry(X, indices, i, k):
+    return k, X[i, k]
+
+
+def _csr_entry(X, indices, i, k):
+    return indices[k], X[k]
 
 
 def row_entry(X, indices, i, k):
     """(coordinate, value) of the entry at position ``k`` of row ``i``."""
+    return (_dense_entry if indices is None else _csr_entry)(X, indices, i, k)
 
 
 @overload(row_bounds, **overload_options())
 def _row_bounds(X, indptr, i):
-    if isinstance(indptr, types.NoneType):
-        return lambda X, indptr, i: (0, X.shape[1])
-    return lambda X, indptr, i: (indptr[i], indptr[i + 1])
+    return _dense_bounds if isinstance(indptr, types.NoneType) else _csr_bounds
 
 
 @overload(row_entry, **overload_options())
 def _row_entry(X, indices, i, k):
-    if isinstance(indices, types.NoneType):
-        return lambda X, indices, i, k: (k, X[i, k])
-    return lambda X, indices, i, k: (indices[k], X[k])
+    return _dense_entry if isinstance(indices, types.NoneType) else _csr_entry
+
+
+def _unit_weight(weights, i):
+    return 1.0
+
+
+def _weight(weights, i):
+    return weights[i]
 
 
 def sample_weight(weights, i):
     """``weights[i]``, or 1 when there are no sample weights (``None``)."""
+    return (_unit_weight if weights is None else _weight)(weights, i)
 
 
 @overload(sample_weight, **overload_options())
 def _sample_weight(weights, i):
-    if isinstance(weights, types.NoneType):
-        return lambda weights, i: 1.0
-    return lambda weights, i: weights[i]
+    return _unit_weight if isinstance(weights, types.NoneType) else _weight
+
+
+def prefetch(array, index):
+    """Hint the CPU to load ``array[index]`` into cache (nothing in plain Python)."""
+
+
+@overload(prefetch, **overload_options())
+def _prefetch(array, index):
+    return lambda array, index: prefetch_line(array, index)
 
 
 @intrinsic
-def prefetch(typingctx, array, index):
+def prefetch_line(typingctx, array, index):
     """Hint the CPU to load ``array[index]`` into cache (``llvm.prefetch``, read, high locality)."""
     sig = types.void(array, index)
 

@@ -38,18 +38,21 @@ from .rules import SGD, bias_corrections, rule_delta
 MIN_SCALE = 1e-9
 
 
+def _add_loss(loss_sum, code, p, y, weight):
+    loss_sum[0] = loss_sum[0] + weight * loss_value(code, p, y)
+
+
 def add_loss(loss_sum, code, p, y, weight):
     """``loss_sum[0] += weight * l(p, y)``; nothing when ``loss_sum`` is None."""
+    if loss_sum is not None:
+        _add_loss(loss_sum, code, p, y, weight)
 
 
 @overload(add_loss, **overload_options())
-def _add_loss(loss_sum, code, p, y, weight):
+def _overload_add_loss(loss_sum, code, p, y, weight):
     if isinstance(loss_sum, (types.NoneType, types.Omitted)):
         return lambda loss_sum, code, p, y, weight: None
-
-    def impl(loss_sum, code, p, y, weight):
-        loss_sum[0] = loss_sum[0] + weight * loss_value(code, p, y)
-    return impl
+    return _add_loss
 
 
 @jit

@@ -41,8 +41,8 @@ class Penalty:
         return self.alpha * self.l1_ratio
 
     def value(self, w):
-        # np.sum(w * w), not w @ w: a BLAS call wakes OpenBLAS's worker threads, whose
-        # spinning slowed the next SGD epoch by ~40% on a 2-core machine (measured).
+        # np.sum(w * w), not w @ w: a BLAS call wakes OpenBLAS's worker threads, which
+        # then spin and take the cores from the next SGD epoch (BENCHMARKS.md, Serial epoch).
         w = np.asarray(w, dtype=np.float64)
         return 0.5 * self.l2 * float(np.sum(w * w)) + self.l1 * float(np.abs(w).sum())
 

@@ -125,7 +125,8 @@ def _single_threaded_blas():
     """Keep BLAS to one thread while solving, if threadpoolctl is installed.
 
     The solvers' BLAS calls are small; OpenBLAS threads left spinning after them
-    take the cores the parallel Numba passes over the data need (2-5x slower here).
+    take the cores the parallel Numba passes over the data need, which then run
+    several times slower (BENCHMARKS.md, Reference optimum).
     """
     try:
         from threadpoolctl import threadpool_limits

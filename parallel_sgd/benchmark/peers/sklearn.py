@@ -64,9 +64,8 @@ def _fresh_fits(problem, trace, solver, max_iters, passes, **options):
     """A fresh fit per ``max_iter`` in ``max_iters``, each timed alone (its row's ``time_s``).
 
     Warm starts do not work as checkpoints here: SAGA restarted from a warm
-    start forgets its gradient table and stalled (a9a: no progress after the
-    first epoch). ``passes(n_iter)`` converts the solver's iterations to passes
-    (NaN when they are not passes).
+    start forgets its gradient table and stalls. ``passes(n_iter)`` converts the
+    solver's iterations to passes (NaN when they are not passes).
     """
     from sklearn.exceptions import ConvergenceWarning
     X, y, weights = problem.data.X, problem.y, problem.data.sample_weight
