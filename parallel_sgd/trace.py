@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from ._interrupts import raise_if_interrupted
+
 TRACE_FIELDS = (
     "driver", "n_workers", "epoch", "n_updates", "n_grad_evals", "time_s", "objective",
     "suboptimality", "relative_suboptimality", "test_metric", "staleness_mean", "staleness_max",
@@ -71,7 +73,9 @@ class Trace:
             problem.encode_targets(test)  # fail early on labels the problem does not know
 
     def record(self, w, b, epoch, n_updates, n_grad_evals, **extra):
-        """Evaluate ``(w, b)`` (clock paused) and append a row; returns True to stop."""
+        """Evaluate ``(w, b)`` (clock paused) and append a row; returns True to stop.
+        A Ctrl-C deferred during a fit is raised here (:mod:`parallel_sgd._interrupts`)."""
+        raise_if_interrupted()
         was_running = self.clock.running
         self.clock.stop()
         if self.margins is None:

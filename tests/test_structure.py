@@ -22,7 +22,7 @@ ROOT = "parallel_sgd"
 
 # lower layers first; a unit is a top-level module or folder of the package
 LAYERS = [
-    ("_jit", "errors", "_files"),      # Numba flags, error types, atomic files
+    ("_jit", "errors", "_files", "_interrupts"),  # Numba flags, errors, atomic files, Ctrl-C
     ("maths", "data"),                 # losses and penalties; Dataset, svmlight, generators
     ("kernels",),                      # the Numba hot loops
     ("model",),                        # Problem, MultinomialProblem, ranking, schedules, rules

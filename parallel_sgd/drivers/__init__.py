@@ -2,6 +2,7 @@
 import inspect
 import warnings
 
+from .._interrupts import deferred_interrupts
 from ..errors import check_choice
 from ..model.multinomial import MultinomialProblem
 from ..model.optimizers import get_optimizer
@@ -102,10 +103,11 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
     if schedule is not None:
         warn_about_large_first_step(schedule, problem)
     trace = Trace(problem, driver, n_workers, optimum=optimum, test=test, callback=callback)
-    result = run(problem, n_workers=n_workers, n_epochs=n_epochs, batch_size=batch_size,
-                 schedule=schedule, rule=rule, random_state=random_state,
-                 eval_every=eval_every, trace=trace, coef_init=coef_init,
-                 intercept_init=intercept_init, **driver_options)
+    with deferred_interrupts():  # Ctrl-C stops the fit between kernel calls
+        result = run(problem, n_workers=n_workers, n_epochs=n_epochs, batch_size=batch_size,
+                     schedule=schedule, rule=rule, random_state=random_state,
+                     eval_every=eval_every, trace=trace, coef_init=coef_init,
+                     intercept_init=intercept_init, **driver_options)
     config = dict(driver=driver, n_workers=n_workers, n_epochs=n_epochs,
                   batch_size=batch_size, learning_rate=schedule.name if schedule else "constant",
                   eta0=schedule.eta0 if schedule else None, optimizer=rule.name,

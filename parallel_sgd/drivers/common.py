@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from .._interrupts import raise_if_interrupted
 from ..errors import DivergenceError
 from ..trace import checkpoint_epochs
 
@@ -95,6 +96,7 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
                 end = min(steps_per_epoch, position + goal - step)
                 rows = None if order is None else order[position * batch_size:end * batch_size]
                 done = run_steps(rows, etas[position:end], first_step + step)
+                raise_if_interrupted()
                 if done < end - position:
                     raise divergence_error(
                         f"epoch {epoch}, step {position + done} (a prediction became NaN "

@@ -54,8 +54,14 @@ def _inject_fault(worker):
         raise RuntimeError(f"fault injected into worker {worker} ({FAULT_HOOK})")
 
 
-def _worker_main(worker, specs, inherited, settings, conn):
-    """Body of a worker process: attach, then serve calls until told to stop."""
+def _worker_main(worker, specs, inherited, settings, conn, leader_ends):
+    """Body of a worker process: attach, then serve calls until told to stop.
+
+    ``leader_ends`` are the leader's ends of the pipes, which a forked worker inherits:
+    closed here, so that the worker's pipe reaches end-of-file, and the worker leaves,
+    when the leader dies without telling it to."""
+    for end in leader_ends:
+        end.close()
     segments, sync = [], None
     try:
         arrays, segments = attach(specs)
@@ -155,9 +161,11 @@ class ProcessTeam(Team):
                     "streams": self.workers.streams, "spins": self.spins}
         for w in range(1, self.workers.n_workers):
             parent_end, child_end = context.Pipe()
+            forked = context.get_start_method() == "fork"
             process = context.Process(target=_worker_main, name=f"psgd-hogwild-{w}",
                                       args=(w, self.shm.specs, self.inherited, settings,
-                                            child_end),
+                                            child_end,
+                                            [*self.conns, parent_end] if forked else []),
                                       daemon=True)
             process.start()
             child_end.close()
