@@ -116,6 +116,31 @@ TRAIN = textwrap.dedent("""
 """)
 
 
+def _start_training(tmp_path, stderr):
+    """A process training a 3-worker process team, once it has printed 'started'."""
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=stderr, text=True)
+    assert proc.stdout.readline().strip() == "started"
+    return proc
+
+
+def _workers_of(parent):
+    """The pids of ``parent``'s children that run the training script."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if ppid == parent and b"train.py" in cmdline.read():
+                    found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def _running(pid):
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -128,12 +153,8 @@ def _running(pid):
 def test_workers_leave_when_their_leader_is_killed(tmp_path):
     """A leader killed outright (no Ctrl-C, no clean-up) leaves no worker behind: their
     pipes reach end-of-file."""
-    script = tmp_path / "train.py"
-    script.write_text(TRAIN)
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = _start_training(tmp_path, stderr=subprocess.DEVNULL)
     try:
-        assert proc.stdout.readline().strip() == "started"
         workers = [int(pid) for pid in proc.stdout.readline().split()]
         assert len(workers) == 2 and all(_running(pid) for pid in workers)
         time.sleep(0.5)
@@ -149,19 +170,16 @@ def test_workers_leave_when_their_leader_is_killed(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("delay", [0.05, 0.3, 0.7, 1.1, 1.6, 2.2, 2.9, 3.7])
 def test_ctrl_c_anywhere_in_a_process_team_fit_stops_it(tmp_path, delay):
     """Wherever the signal lands (set-up, forking, a call, a checkpoint), the run ends
     with KeyboardInterrupt, promptly, leaving no worker and no shared segment."""
     from parallel_sgd.drivers.shared_arrays import leftover_segments
-    script = tmp_path / "train.py"
-    script.write_text(TRAIN)
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = _start_training(tmp_path, stderr=subprocess.PIPE)
     try:
-        assert proc.stdout.readline().strip() == "started"
         time.sleep(delay)
-        workers = [int(pid) for pid in os.popen(f"pgrep -P {proc.pid}").read().split()]
+        workers = _workers_of(proc.pid)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
