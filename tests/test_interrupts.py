@@ -151,8 +151,9 @@ def _running(pid):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_leave_when_their_leader_is_killed(tmp_path):
-    """A leader killed outright (no Ctrl-C, no clean-up) leaves no worker behind: their
-    pipes reach end-of-file."""
+    """A leader killed outright (no Ctrl-C, no clean-up) leaves no worker and no shared
+    segment behind: the workers' pipes reach end-of-file."""
+    from parallel_sgd.drivers.shared_arrays import leftover_segments
     proc = _start_training(tmp_path, stderr=subprocess.DEVNULL)
     try:
         workers = [int(pid) for pid in proc.stdout.readline().split()]
@@ -164,6 +165,10 @@ def test_workers_leave_when_their_leader_is_killed(tmp_path):
         while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [pid for pid in workers if _running(pid)]
+        # the last holder gone, multiprocessing's resource tracker unlinks the segments
+        while leftover_segments() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert leftover_segments() == []
     finally:
         proc.kill()
         proc.stdout.close()
