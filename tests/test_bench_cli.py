@@ -203,6 +203,32 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, tiny_files, tmp_path,
     assert message in lines[0]
 
 
+@pytest.mark.parametrize("task", ["classify", "rank"])
+@pytest.mark.parametrize("out", ["{file}", "{file}/run", "/proc/psgd-run"])
+def test_an_unusable_out_fails_before_the_run(task, out, tiny_files, tmp_path, capsys):
+    """An --out that is a file, under a file or where nothing can be written fails at
+    once, before any data is read or measured, and makes no folder."""
+    file = tmp_path / "results.json"
+    file.write_text("{}")
+    out = out.format(file=file)
+    argv = (["bench", "--task", "rank", "--data", "no/such/data.svm", "--out", out] if
+            task == "rank" else bench(tiny_files, out))
+    code, stdout, err = run(argv, capsys)
+    assert code == 2 and stdout == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"psgd: error: --out {out}: "), err
+    assert file.read_text() == "{}" and sorted(tmp_path.iterdir()) == [file]
+
+
+def test_an_unusable_suite_out_fails_before_the_first_run(tiny_files, tmp_path, capsys):
+    suite = tmp_path / "suite.toml"
+    suite.write_text(SUITE.format(train=tiny_files[0], test=tiny_files[1]))
+    code, out, err = run(["bench", "--config", suite, "--out", suite / "runs", "--quiet"],
+                         capsys)
+    assert code == 2 and "==" not in out
+    assert err.strip() == f"psgd: error: --out {suite / 'runs'}: {suite} is a file, not a folder"
+
+
 def test_named_peer_not_installed_is_an_error(tiny_files, tmp_path, capsys, only_sklearn_installed):
     code, _, err = run(bench(tiny_files, tmp_path / "run", "--peers", "vw"), capsys)
     assert code == 2

@@ -328,6 +328,8 @@ def test_an_interrupted_parent_frees_memory(tmp_path):
     import time
     script = tmp_path / "train.py"
     script.write_text(
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it\n"
         "import parallel_sgd as psgd\n"
         "data = psgd.make_sparse_classification(n_samples=20000, n_features=2000,\n"
         "                                       nnz_per_row=20, random_state=0)\n"

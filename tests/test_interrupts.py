@@ -15,6 +15,15 @@ import parallel_sgd as psgd
 from parallel_sgd._interrupts import deferred_interrupts, raise_if_interrupted
 
 
+@pytest.fixture(autouse=True)
+def python_handles_sigint():
+    """Python's own SIGINT handler, as in a terminal: a shell that starts a job in the
+    background (``cmd &``) hands it SIGINT ignored, and Python then keeps it so."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def interrupt_me():
     os.kill(os.getpid(), signal.SIGINT)
     time.sleep(0.01)  # let Python run the handler
@@ -102,7 +111,8 @@ def test_ctrl_c_in_a_fit_raises_keyboard_interrupt_at_the_next_checkpoint(driver
 
 
 TRAIN = textwrap.dedent("""
-    import multiprocessing as mp, sys
+    import multiprocessing as mp, signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
     import parallel_sgd as psgd
     data = psgd.make_sparse_classification(n_samples=20000, n_features=2000,
                                            nnz_per_row=20, random_state=0)

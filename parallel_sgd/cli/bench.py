@@ -24,6 +24,7 @@ from .common import (
     names,
     positive_int,
     problem_of,
+    writable_folder,
 )
 
 BUILTIN = dict(n_samples=100_000, n_features=20_000, nnz_per_row=50)
@@ -108,6 +109,7 @@ def task_options(args):
 def bench_one(args, out, out_dir):
     """One ``psgd bench`` run into ``out_dir``; returns the exit code (130 if interrupted)."""
     task_options(args)
+    out_dir = writable_folder(out_dir)
     if args.task == "rank":
         return rank.run(args, out, out_dir)
     train, test, source = _bench_data(args)
@@ -190,6 +192,7 @@ def run_suite(args, out):
         except CliError as exc:
             raise CliError(f"{args.config}: run {name!r}: {exc}") from None
         parsed.append((name, run_args))
+    writable_folder(out_root)
     for index, (name, run_args) in enumerate(parsed, start=1):
         print(f"== {name} ({index}/{len(parsed)}) ==", file=out)
         code = bench_one(run_args, out, out_root / name)

@@ -2,6 +2,8 @@
 turning arguments into a Problem and ``psgd.fit`` options."""
 import argparse
 import os
+import tempfile
+from pathlib import Path
 
 from ..data import CATALOG, fetch, load_svmlight
 from ..model.problem import Problem
@@ -58,6 +60,26 @@ def existing_file(path):
     """``path``, or a CliError when there is no such file."""
     if not os.path.exists(path):
         raise CliError(f"no such file: {path}")
+    return path
+
+
+def writable_folder(path):
+    """``path``, if it is a folder that takes new files or one that can be made there
+    (checked before a run starts, so that no measurement is lost at its end, and made
+    only when the results are written); else a CliError."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise CliError(f"--out {path}: is a file, not a folder")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CliError(f"--out {path}: {existing} is a file, not a folder")
+    try:
+        tempfile.TemporaryFile(dir=existing).close()  # a file that vanishes when closed
+    except OSError as error:
+        raise CliError(f"--out {path}: cannot write in {existing} "
+                       f"({error.strerror or error})") from None
     return path
 
 
