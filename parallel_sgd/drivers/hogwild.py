@@ -24,7 +24,8 @@ from .team import ThreadTeam, Workers, check_team_options, train_team
 
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
         trace, coef_init=None, intercept_init=None, intercept_rate=1.0, shuffle=True,
-        backend="threads", locking="none", merge_every=None, merge_weights="frequency"):
+        backend="threads", locking="none", merge_every=None, merge_weights="frequency",
+        replica_features=None):
     """Train with Hogwild!; see :func:`parallel_sgd.fit` for the common arguments.
 
     Driver options: ``backend`` ("threads" or "processes"); ``locking="global"``
@@ -32,17 +33,21 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     the benchmark compares with); ``merge_every`` steps between a worker's merges
     of its replica (default: :func:`.team.default_merge_every`); ``merge_weights``
     "frequency" (default) or "sum" (see :func:`.team.merge_shares`);
-    ``intercept_rate`` and ``shuffle`` as for the sync driver.
+    ``replica_features``: how many of the most frequent features each worker keeps
+    in its replica, writing the others in place into the shared model (default:
+    :func:`.team.default_replica_features`, all of them unless the model is wide;
+    0 is plain Hogwild!, every write in place); ``intercept_rate`` and ``shuffle``
+    as for the sync driver.
     """
     check_team_options(problem, n_workers, batch_size, rule, backend, locking, merge_every,
-                       merge_weights)
+                       merge_weights, replica_features)
     state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, intercept_init)
     if n_workers == 1:
         return train_serial(problem, state, rule, trace, schedule, n_workers=1, n_epochs=n_epochs,
                             batch_size=1, random_state=random_state, eval_every=eval_every,
                             intercept_rate=intercept_rate, shuffle=shuffle)
     workers = Workers(problem, rule, state, n_workers, merge_every, locking, intercept_rate,
-                      merge_weights, random_state, shuffle)
+                      merge_weights, random_state, shuffle, replica_features)
     if backend == "processes":
         from .processes import ProcessTeam
         team = ProcessTeam(workers, state)

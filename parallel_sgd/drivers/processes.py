@@ -28,7 +28,7 @@ from multiprocessing.connection import wait
 
 import numpy as np
 
-from ..kernels.args import Channel, LinearModel, Probe, Rows, Shard
+from ..kernels.args import Channel, Head, LinearModel, Probe, Rows, Shard
 from ..kernels.handoff import FAILED, GO, STOP, finish, new_sync, publish
 from ..kernels.hogwild import new_replica, replica_serve
 from .shared_arrays import SharedArrays, attach
@@ -75,11 +75,12 @@ def _worker_main(worker, specs, inherited, settings, conn, leader_ends):
         shard = Shard(arrays["orders"][lo:hi], arrays["etas"][lo:hi],
                       np.random.default_rng(settings["streams"][worker]))
         probe = Probe(arrays["point"], arrays["margins"])
-        replica = None if settings["locked"] else new_replica(shared)
+        head = None if settings["head"] is None else Head(settings["head"], arrays["head_lock"])
+        replica = None if settings["locked"] else new_replica(shared, head)
 
         def serve(spins):
             replica_serve(Channel(sync, worker, spins), shard, probe, data, shared, replica,
-                          config, merge)
+                          config, merge, head)
 
         serve(0)  # compile or load now, not in the first timed call (no call is pending)
         conn.send(("ready", None))
@@ -145,6 +146,9 @@ class ProcessTeam(Team):
         for key in ("v", "b", "scalars", "q", "rule_state"):
             setattr(state, key, self.shm.put(key, getattr(state, key)))
         workers.shared = state.kernel_model
+        if workers.head is not None:
+            workers.head = workers.head._replace(lock=self.shm.put("head_lock",
+                                                                   workers.head.lock))
         workers.orders = self.shm.put("orders", workers.orders)
         workers.etas = self.shm.put("etas", workers.etas)
         workers.probe = Probe(self.shm.put("point", workers.probe.point),
@@ -156,7 +160,7 @@ class ProcessTeam(Team):
         # the configs without their arrays, which the workers find in shared memory
         settings = {"config": self.workers.config._replace(penalty_weights=None),
                     "merge": self.workers.merge._replace(shares=None, lock=None),
-                    "locked": self.workers.locked,
+                    "locked": self.workers.locked, "head": None if self.workers.head is None else self.workers.head.size,
                     "offsets": [int(o) for o in self.workers.offsets],
                     "streams": self.workers.streams, "spins": self.spins}
         for w in range(1, self.workers.n_workers):

@@ -15,7 +15,7 @@ class EpochRunner:
 
     def __init__(self, problem, rule, state, batch_size, intercept_rate=1.0):
         self.data = kernel_rows(problem)
-        self.config = sgd_config(problem, rule, intercept_rate)
+        self.config = sgd_config(problem, rule, intercept_rate, batch_size)
         self.state = state
         self.batch_size = batch_size
         self.loss_sum = None  # np.zeros(1) sums the steps' losses

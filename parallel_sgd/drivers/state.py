@@ -15,6 +15,7 @@ from ..kernels.args import (
     SGDConfig,
 )
 from ..kernels.linalg import data_arrays
+from ..kernels.rules import SGD
 from ..maths.penalties import flush_cumulative_l1
 
 
@@ -28,14 +29,21 @@ def _intercept_rate(problem, intercept_rate):
     return float(intercept_rate) if problem.fit_intercept else 0.0
 
 
-def sgd_config(problem, rule, intercept_rate=1.0):
+def sgd_config(problem, rule, intercept_rate=1.0, batch_size=None):
     """The binary kernels' :class:`~parallel_sgd.kernels.args.SGDConfig`.
 
     ``intercept_rate`` scales the intercept's steps; it is 0 without an intercept.
+    With ``batch_size=1`` and the plain sgd rule, whose steps never read the
+    penalty weights (the L2 part is a scale, the L1 part lazy), they are left
+    empty: an O(d) pass that took 0.34 s of a fit at 20M features. Any other
+    ``batch_size`` (or None: not known) gets them.
     """
+    if batch_size == 1 and rule.kernel_rule().code == SGD:
+        weights = np.zeros(0)
+    else:
+        weights = np.asarray(problem.penalty_weights, dtype=np.float64)
     return SGDConfig(problem.loss.code, rule.kernel_rule(), problem.penalty.l2,
-                     problem.penalty.l1, _intercept_rate(problem, intercept_rate),
-                     np.asarray(problem.penalty_weights, dtype=np.float64))
+                     problem.penalty.l1, _intercept_rate(problem, intercept_rate), weights)
 
 
 def multiclass_config(problem, intercept_rate=1.0):

@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from ..errors import check_choice
-from ..kernels.args import Channel, Merge, Probe, Shard
+from ..kernels.args import SCALE, Channel, Head, Merge, Probe, Shard
 from ..kernels.handoff import (
     FAILED,
     GO,
@@ -33,7 +33,10 @@ from ..kernels.handoff import (
     write_plan,
 )
 from ..kernels.hogwild import new_replica, replica_serve
+from ..kernels.rules import SGD
+from ..kernels.split_replica import MIN_FACTOR, fold_scale, settle_head_l1
 from .common import train_epochs
+from .split_layout import SplitLayout, default_replica_features
 from .state import kernel_rows, sgd_config
 
 BACKENDS = ("threads", "processes")
@@ -59,17 +62,19 @@ def default_merge_every(problem, n_workers):
     return max(256, wanted)
 
 
-def merge_shares(problem, n_workers, merge_weights):
+def merge_shares(problem, n_workers, merge_weights, features=None):
     """Weight of each coordinate's change in a merge: ``1 / (1 + (k - 1) f_j)`` with
-    ``f_j`` the fraction of rows touching feature j ("frequency"), or 1 ("sum")."""
+    ``f_j`` the fraction of rows touching feature j ("frequency"), or 1 ("sum");
+    for every feature, or for ``features`` only."""
+    counts = problem.column_counts if features is None else problem.column_counts[features]
     if merge_weights == "sum":
-        return np.ones(problem.n_features)
-    frequency = problem.column_counts / problem.n_samples
+        return np.ones(counts.shape[0])
+    frequency = counts / problem.n_samples
     return 1.0 / (1.0 + (n_workers - 1) * frequency)
 
 
 def check_team_options(problem, n_workers, batch_size, rule, backend, locking, merge_every,
-                       merge_weights):
+                       merge_weights, replica_features=None):
     """Validate a team's options; errors name the option and the accepted values."""
     check_choice("backend", backend, BACKENDS)
     check_choice("merge_weights", merge_weights, MERGE_WEIGHTS)
@@ -87,6 +92,11 @@ def check_team_options(problem, n_workers, batch_size, rule, backend, locking, m
                                     or not isinstance(merge_every, (int, np.integer))
                                     or merge_every < 1):
         raise ValueError(f"merge_every must be an integer >= 1, got {merge_every!r}")
+    if replica_features is not None and (isinstance(replica_features, bool)
+                                         or not isinstance(replica_features, (int, np.integer))
+                                         or replica_features < 0):
+        raise ValueError(f"replica_features must be an integer >= 0 (or None: chosen from the "
+                         f"problem), got {replica_features!r}")
 
 
 class Workers:
@@ -105,14 +115,27 @@ class Workers:
     """
 
     def __init__(self, problem, rule, state, n_workers, merge_every, locking, intercept_rate,
-                 merge_weights="frequency", random_state=0, shuffle=True):
+                 merge_weights="frequency", random_state=0, shuffle=True, replica_features=None):
         self.data = kernel_rows(problem)
         self.locked = locking == "global"
-        self.config = sgd_config(problem, rule, intercept_rate)
+        self.config = sgd_config(problem, rule, intercept_rate, batch_size=1)
         if not self.locked:  # replicas step without L1; merges apply it
             self.config = self.config._replace(l1=0.0)
-        self.merge = Merge(every=merge_every or default_merge_every(problem, n_workers),
-                           shares=merge_shares(problem, n_workers, merge_weights),
+        every = merge_every or default_merge_every(problem, n_workers)
+        if replica_features is None:
+            replica_features = default_replica_features(problem, every)
+        self.layout = self.head = None  # full replicas; else head replicas (split_replica)
+        if not self.locked and replica_features < problem.n_features:
+            self.layout = SplitLayout(problem, replica_features)
+            self.head = Head(self.layout.size, np.zeros(1, dtype=np.int64))
+            self.data = self.layout.rows(self.data)
+            shares = merge_shares(problem, n_workers, merge_weights, self.layout.feature_at)
+            if self.config.rule.code != SGD:
+                self.config = self.config._replace(
+                    penalty_weights=self.layout.relabeled(self.config.penalty_weights))
+        else:
+            shares = merge_shares(problem, n_workers, merge_weights)
+        self.merge = Merge(every=every, shares=shares,
                            intercept_share=1.0 / n_workers,
                            state_share=1.0 if rule.state_is_sum else 1.0 / n_workers,
                            l1=problem.penalty.l1,
@@ -161,6 +184,42 @@ class Workers:
                           self.shuffle and position == 0))
         return plans
 
+    def calls(self, etas):
+        """``(start, end)`` of the calls that run the steps with sizes ``etas``: one, except
+        where head replicas shrink the shared scale by more than ``CALL_SHRINK`` in one
+        call (the scale is folded into the weights between calls, :meth:`before_call`)."""
+        l2 = self.config.l2
+        if self.head is None or self.config.rule.code != SGD or l2 <= 0.0 or len(etas) == 0:
+            return [(0, len(etas))]
+        shrink = -np.cumsum(np.log(np.maximum(1.0 - etas * l2, MIN_FACTOR)))
+        group = np.floor(shrink / -np.log(CALL_SHRINK))
+        cuts = [0, *(np.flatnonzero(np.diff(group)) + 1).tolist(), len(etas)]
+        return list(zip(cuts[:-1], cuts[1:]))
+
+    def before_call(self):
+        """With head replicas: fold a small shared scale into the weights (O(d), rare), then
+        relabel the shared model for the call (O(H))."""
+        if self.layout is not None:
+            if self.shared.scalars[SCALE] < FOLD_BELOW:
+                fold_scale(self.shared)
+            self._swap_model()
+
+    def after_call(self):
+        """With head replicas: settle the head's L1 bookkeeping and put the shared model
+        back in the features' order (O(H))."""
+        if self.layout is not None:
+            settle_head_l1(self.shared, self.layout.size)
+            self._swap_model()
+
+    def _swap_model(self):
+        for array in (self.shared.v, self.shared.q, self.shared.rule_state[:, :-1]):
+            self.layout.swap(array)
+
+    def relabel_point(self, w):
+        """Put a checkpoint's ``w`` (in place) in the labels the workers' rows use."""
+        if self.layout is not None:
+            self.layout.swap(w)
+
     def first_failure(self, etas, first_step, plans, done):
         """The index in ``etas`` of the first step a worker could not complete, or its length."""
         k, position = self.n_workers, first_step % self.n
@@ -173,13 +232,21 @@ class Workers:
         comes within ``spins`` waits (:mod:`parallel_sgd.kernels.handoff`)."""
         replica = None if self.locked else self.replicas[worker]
         return replica_serve(Channel(sync, worker, spins), self.shard(worker), self.probe,
-                             self.data, self.shared, replica, self.config, self.merge)
+                             self.data, self.shared, replica, self.config, self.merge,
+                             self.head)
 
     def make_replicas(self, count=None):
         """Private replicas for the first ``count`` workers (default: all), the ones that
         run in this process."""
         if not self.locked and self.replicas is None:
-            self.replicas = [new_replica(self.shared) for _ in range(count or self.n_workers)]
+            self.replicas = [new_replica(self.shared, self.head)
+                             for _ in range(count or self.n_workers)]
+
+
+CALL_SHRINK = 1e-12
+"""The most a call's steps may shrink the shared scale of head replicas (:meth:`Workers.calls`)."""
+FOLD_BELOW = 1e-6
+"""A shared scale below this is folded into the weights before the next call."""
 
 
 SPINS = 65536
@@ -207,9 +274,20 @@ class Team:
         self.spins = SPINS
 
     def run_steps(self, rows, etas, first_step):
+        for start, end in self.workers.calls(etas):
+            done = self._steps(etas[start:end], first_step + start)
+            if done < end - start:
+                return start + done
+        return len(etas)
+
+    def _steps(self, etas, first_step):
         self._wake_workers()  # first: the OS wake-up overlaps the planning below
         plans = self.workers.plan(etas, first_step)
-        done = self._call(plans, STEPS)
+        self.workers.before_call()
+        try:
+            done = self._call(plans, STEPS)
+        finally:
+            self.workers.after_call()
         return self.workers.first_failure(etas, first_step, plans, done)
 
     def margins(self, w, b):
@@ -220,6 +298,7 @@ class Team:
         self._wake_workers()
         point, out = self.workers.probe
         point[:-1], point[-1] = w, b
+        self.workers.relabel_point(point[:-1])
         n, k = self.workers.n, self.workers.n_workers
         plans = [(i * n // k, (i + 1) * n // k, 0, False) for i in range(k)]
         self._call(plans, MARGINS)

@@ -27,6 +27,9 @@ import numpy as np
 # slots of LinearModel.scalars and MulticlassModel.scalars: the weights are
 # ``scale * v`` and ``l1_total`` is the L1 penalty per weight applied so far
 SCALE, L1_TOTAL = 0, 1
+# further slots of a head replica's LinearModel.scalars (:mod:`.split_replica`): the
+# shared scale and L1 total it last read
+S_REF, U_REF = 2, 3
 # slots of SVRGModel.scalars and SoftmaxSVRGModel.scalars: the weights are
 # ``P * (psi - c * R)`` (see :mod:`.svrg`); ``STEP`` counts a binary model's steps
 P, R, STEP = 0, 1, 2
@@ -155,6 +158,14 @@ class Merge(NamedTuple):
     state_share: float       # weight of the update rule state's change
     l1: float                # L1 strength, applied at merges
     lock: object             # int64 array of one (the global-lock baseline), or None
+
+
+class Head(NamedTuple):
+    """A Hogwild! worker's head replica (:mod:`.split_replica`): it keeps the features
+    labeled ``0 .. size-1`` private and writes the others in place."""
+
+    size: int                # H
+    lock: np.ndarray         # int64 (1,): taken while a merge updates the shared scalars
 
 
 class Channel(NamedTuple):

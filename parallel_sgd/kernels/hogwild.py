@@ -27,14 +27,23 @@ Hogwild update costs; a lock serialized the workers.
 
 ``locked_epoch`` is the opposite baseline: every step on the shared model under
 one global lock (the paper's round-robin/AIG comparison).
+
+On wide data a full replica's O(d) merges cost more than the steps between
+them; there a worker keeps only the head of the features private and writes
+the tail in place (:mod:`.split_replica`, ``head`` not None below).
 """
-from .._jit import jit
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .._jit import jit, overload_options
 from ..maths.penalties import soft_threshold
 from .args import L1_TOTAL, SCALE, LinearModel, MergeBase, Replica
 from .atomics import acquire, release
 from .handoff import MARGINS, finish, next_job, private_copy, stretch
 from .linalg import margins_of_rows
 from .sgd import sgd_epoch
+from .split_replica import split_replica_epoch
 
 
 @jit
@@ -89,10 +98,9 @@ def merge_replica(shared, replica, merge, l1_threshold):
 def load_replica(shared, replica):
     """Make the replica and its merge base equal to the shared model."""
     model, base = replica.model, replica.base
-    V, v, q, base_v = shared.v, model.v, model.q, base.v
+    V, v, base_v = shared.v, model.v, base.v
     for j in range(v.shape[0]):
         v[j] = base_v[j] = V[j]
-        q[j] = 0.0
     model.b[0] = base.b[0] = shared.b[0]
     shared_state, state, base_state = shared.rule_state, model.rule_state, base.rule_state
     for slot in range(state.shape[0]):
@@ -137,17 +145,46 @@ def locked_epoch(data, shared, config, order, etas, t_start, lock):
     return order.shape[0]
 
 
-def new_replica(shared):
-    """A worker's :class:`~.args.Replica`, loaded from the shared model, each array on
-    cache lines of its own (:func:`.handoff.private_copy`)."""
-    model = LinearModel(private_copy(shared.v, 0), private_copy(shared.b),
-                        private_copy(shared.scalars), private_copy(shared.v, 0),
-                        private_copy(shared.rule_state, 0))
-    base = MergeBase(private_copy(shared.v, 0), private_copy(shared.b),
-                     private_copy(shared.rule_state, 0))
+def new_replica(shared, head=None):
+    """A worker's :class:`~.args.Replica`, each array on cache lines of its own
+    (:func:`.handoff.private_copy`): of the whole model, loaded from ``shared``, or with
+    ``head`` (:class:`~.args.Head`) of the head only, loaded at each call. Its ``q`` is
+    empty: replicas step without L1."""
+    if head is None:
+        weights, state = shared.v, shared.rule_state
+    else:
+        weights = np.zeros(head.size)
+        state = np.zeros((shared.rule_state.shape[0], head.size + 1), shared.rule_state.dtype)
+    model = LinearModel(private_copy(weights, 0), private_copy(shared.b),
+                        private_copy(np.ones(4)), private_copy(weights[:0]),
+                        private_copy(state, 0))
+    base = MergeBase(private_copy(weights, 0), private_copy(shared.b), private_copy(state, 0))
     replica = Replica(model, base, None)
-    load_replica(shared, replica)
+    if head is None:
+        load_replica(shared, replica)
     return replica
+
+
+def replica_steps(data, shared, replica, config, merge, head, order, etas, t_start):
+    """A worker's steps over ``order``: :func:`replica_epoch` on a full replica (``head``
+    None), else :func:`.split_replica.split_replica_epoch`; returns the steps done."""
+    if head is None:
+        return replica_epoch(data, shared, replica, config, merge, order, etas, t_start)
+    return split_replica_epoch(data, shared, replica, config, merge, head, order, etas,
+                               t_start)
+
+
+@overload(replica_steps, **overload_options())
+def _replica_steps(data, shared, replica, config, merge, head, order, etas, t_start):
+    if isinstance(head, types.NoneType):
+        def full(data, shared, replica, config, merge, head, order, etas, t_start):
+            return replica_epoch(data, shared, replica, config, merge, order, etas, t_start)
+        return full
+
+    def split(data, shared, replica, config, merge, head, order, etas, t_start):
+        return split_replica_epoch(data, shared, replica, config, merge, head, order, etas,
+                                   t_start)
+    return split
 
 
 @jit
@@ -163,9 +200,9 @@ def probe_margins(data, start, end, probe):
 
 
 @jit
-def replica_serve(channel, shard, probe, data, shared, replica, config, merge):
+def replica_serve(channel, shard, probe, data, shared, replica, config, merge, head):
     """The worker's calls, as the team's hand-off (:mod:`.handoff`) deals them through
-    ``channel``, until none comes within ``channel.spins`` waits: :func:`replica_epoch`
+    ``channel``, until none comes within ``channel.spins`` waits: :func:`replica_steps`
     on its own rows and step sizes (``shard``) -- or, with ``replica=None`` (the
     global-lock baseline), :func:`locked_epoch` -- or :func:`probe_margins` of a block
     of rows."""
@@ -179,5 +216,6 @@ def replica_serve(channel, shard, probe, data, shared, replica, config, merge):
         elif replica is None:
             done = locked_epoch(data, shared, config, rows, etas, t_start, merge.lock)
         else:
-            done = replica_epoch(data, shared, replica, config, merge, rows, etas, t_start)
+            done = replica_steps(data, shared, replica, config, merge, head, rows, etas,
+                                 t_start)
         finish(channel.sync, channel.worker, generation, done)

@@ -43,8 +43,8 @@ class Penalty:
     def value(self, w):
         # np.sum(w * w), not w @ w: a BLAS call wakes OpenBLAS's worker threads, which
         # then spin and take the cores from the next SGD epoch (BENCHMARKS.md, Serial epoch).
-        w = np.asarray(w, dtype=np.float64)
-        return 0.5 * self.l2 * float(np.sum(w * w)) + self.l1 * float(np.abs(w).sum())
+        squares, absolutes = norms(np.ascontiguousarray(w).ravel())
+        return 0.5 * self.l2 * squares + self.l1 * absolutes
 
     def gradient(self, w):
         """Gradient of the L2 part plus the L1 subgradient ``l1*sign(w)`` (0 at 0)."""
@@ -83,6 +83,17 @@ def cumulative_l1(v, q, j, scale, u):
     elif z < 0.0:
         v[j] = min(0.0, z + (u - q[j]) / scale)
     q[j] += scale * (v[j] - z)
+
+
+@jit
+def norms(w):
+    """``(sum w_j^2, sum |w_j|)`` in float64, in one pass and without temporaries."""
+    squares = absolutes = 0.0
+    for j in range(w.shape[0]):
+        x = np.float64(w[j])
+        squares += x * x
+        absolutes += abs(x)
+    return squares, absolutes
 
 
 @jit

@@ -1,0 +1,89 @@
+"""Which features a Hogwild! worker keeps private on wide data, and the labels that
+make them ``0 .. H-1`` (:mod:`parallel_sgd.kernels.split_replica`)."""
+import numpy as np
+
+from ..kernels.split_replica import head_map, relabel, swap_entries
+
+HEAD_MIN = 4096
+"""The fewest head features a worker keeps private (:func:`default_replica_features`)."""
+
+
+def default_replica_features(problem, merge_every):
+    """How many of the most frequent features a worker keeps private, H: all of them
+    (a full replica) while ``d <= 2 B``, else ``B``, the budget
+    ``max(HEAD_MIN, merge_every * nnz_per_row / 4)``: a merge's O(H) then costs a
+    small part of the steps between merges, and the head still holds the features
+    nearly every row writes (BENCHMARKS.md, Hogwild!). Dense data keeps a full replica."""
+    d = problem.n_features
+    if not problem.data.is_sparse:
+        return d
+    nnz_per_row = max(1.0, problem.data.nnz / problem.n_samples)
+    budget = max(HEAD_MIN, int(merge_every * nnz_per_row / 4))
+    return d if d <= 2 * budget else budget
+
+
+def head_mask(column_counts, size):
+    """The ``size`` features (or a few fewer, at ties) with the largest column counts, as
+    a boolean mask; features no row touches are never in it. O(d)."""
+    counts = np.asarray(column_counts)
+    at_least = np.cumsum(np.bincount(counts)[::-1])[::-1]  # at_least[t] = #(counts >= t)
+    fits = at_least <= size
+    threshold = int(np.argmax(fits)) if fits.any() else len(at_least)
+    return counts >= max(1, threshold)
+
+
+class SplitLayout:
+    """The head of ``size`` features of one fit and its labels.
+
+    Head features at or above ``H`` (the head's actual size) swap labels with the
+    tail features below it, pairwise in ascending order (``low[t]`` with
+    ``high[t]``), so the head is labeled ``0 .. H-1``; the swap is its own inverse.
+    :attr:`indices` are the data's column indices relabeled (computed once per
+    problem and size, and kept on the problem for the next fit).
+    """
+
+    def __init__(self, problem, size):
+        mask = head_mask(problem.column_counts, size)
+        self.size = H = int(mask.sum())
+        self.low = np.flatnonzero(~mask[:H]).astype(np.int64)
+        self.high = (np.flatnonzero(mask[H:]) + H).astype(np.int64)
+        # label t < H holds feature feature_at[t]
+        self.feature_at = np.arange(H, dtype=np.int64)
+        self.feature_at[self.low] = self.high
+        self.indices = self._relabeled(problem, mask)
+
+    def _relabeled(self, problem, mask):
+        if self.low.shape[0] == 0:  # the head is 0 .. H-1 already (or empty): no new labels
+            return problem.data.X.indices
+        cached = problem.__dict__.get("_split_layout_indices")
+        if cached is not None and cached[0] == self.size and cached[1].shape == mask.shape \
+                and np.array_equal(cached[1], mask):
+            return cached[2]
+        indices = problem.data.X.indices
+        heads = np.flatnonzero(mask)
+        head_label = heads.astype(indices.dtype)
+        head_label[heads >= self.size] = self.low
+        out = np.empty_like(indices)
+        relabel(indices, head_map(mask), self.feature_at.astype(indices.dtype), head_label,
+                self.size, out)
+        problem.__dict__["_split_layout_indices"] = (self.size, mask, out)
+        return out
+
+    def rows(self, rows):
+        """The kernels' :class:`~parallel_sgd.kernels.args.Rows` with relabeled columns."""
+        return rows._replace(indices=self.indices)
+
+    def swap(self, array):
+        """Relabel ``array`` (indexed by feature on its last axis) in place, or back."""
+        for row in (array,) if array.ndim == 1 else array:
+            swap_entries(row, self.low, self.high)
+
+    def relabeled(self, array):
+        """A relabeled copy of ``array``."""
+        copy = np.array(array)
+        self.swap(copy)
+        return copy
+
+    def head_part(self, array):
+        """``array`` (indexed by feature) at the head's labels ``0 .. H-1``."""
+        return np.ascontiguousarray(np.asarray(array)[self.feature_at])
