@@ -38,7 +38,8 @@ def _final_suboptimality(problem, optimum, driver, seed, n_epochs, **options):
     return result.trace[-1]["relative_suboptimality"]
 
 
-def _assert_two_workers_converge_like_serial(problem, n_epochs, **options):
+def _assert_two_workers_converge_like_serial(problem, n_epochs, hogwild_options=None,
+                                            **options):
     """Over 5 seeds, 2 workers' suboptimality after ``n_epochs`` is at most 1.5 times the
     serial driver's (geometric means). The 1/sqrt(t) schedule keeps the final iterates
     within 2x of each other across seeds; with Bottou's schedule they spread 30-100x
@@ -46,8 +47,8 @@ def _assert_two_workers_converge_like_serial(problem, n_epochs, **options):
     optimum = psgd.reference_optimum(problem)
     serial = [_final_suboptimality(problem, optimum, "sync", s, n_epochs, **options)
               for s in range(5)]
-    hogwild = [_final_suboptimality(problem, optimum, "hogwild", s, n_epochs, **options)
-               for s in range(5)]
+    hogwild = [_final_suboptimality(problem, optimum, "hogwild", s, n_epochs, **options,
+                                    **(hogwild_options or {})) for s in range(5)]
     assert geometric_mean(hogwild) <= 1.5 * geometric_mean(serial), (serial, hogwild)
 
 

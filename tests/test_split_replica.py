@@ -30,9 +30,9 @@ def wide_problem():
     return wide()
 
 
-def test_wide_problems_get_head_replicas_and_narrow_ones_full_replicas(wide_problem):
+def test_wide_problems_write_in_place_and_narrow_ones_keep_full_replicas(wide_problem):
     every = default_merge_every(wide_problem, 2)
-    assert default_replica_features(wide_problem, every) == 4096
+    assert default_replica_features(wide_problem, every) == 0
     narrow = psgd.Problem(psgd.make_sparse_classification(n_samples=20_000, n_features=5_000,
                                                           nnz_per_row=20), "log_loss")
     assert default_replica_features(narrow, default_merge_every(narrow, 2)) == 5_000
@@ -121,17 +121,20 @@ def test_a_full_replica_merge_writes_every_coordinate(wide_problem):
     # touched coordinates that went negative
 
 
-@pytest.mark.slow
-def test_two_workers_with_head_replicas_converge_like_serial(wide_problem):
-    _assert_two_workers_converge_like_serial(wide_problem, 8, learning_rate="inverse_sqrt")
+@pytest.mark.parametrize("replica_features", [None, 4096])
+def test_two_workers_on_wide_data_converge_like_serial(wide_problem, replica_features):
+    _assert_two_workers_converge_like_serial(
+        wide_problem, 8, learning_rate="inverse_sqrt",
+        hogwild_options={"replica_features": replica_features})
 
 
+@pytest.mark.parametrize("replica_features", [0, 4096])
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("optimizer,options", [
     ("sgd", dict(l1_ratio=0.0)), ("sgd", dict(l1_ratio=0.5)), ("adagrad", dict(l1_ratio=0.5)),
     ("adam", dict(l1_ratio=0.0)),
 ])
-def test_head_replicas_train_every_rule_and_penalty(backend, optimizer, options):
+def test_wide_data_trains_every_rule_and_penalty(backend, optimizer, options, replica_features):
     """As the full replicas' test in test_hogwild: two workers end within 3x (plus 1e-3)
     of the serial driver's suboptimality (medians of 3 seeds), here on wide data. The
     serial runs only need to have trained (below 0.1): Adagrad with L1 levels off at
@@ -144,7 +147,8 @@ def test_head_replicas_train_every_rule_and_penalty(backend, optimizer, options)
         psgd.fit(problem, driver=driver, n_workers=2, n_epochs=6, optimizer=optimizer,
                  learning_rate=schedule, eta0=eta0, optimum=optimum, random_state=seed,
                  **driver_options).trace[-1]["relative_suboptimality"] for seed in range(3)])
-        for driver, driver_options in (("sync", {}), ("hogwild", {"backend": backend}))}
+        for driver, driver_options in (("sync", {}), ("hogwild", {
+            "backend": backend, "replica_features": replica_features}))}
     assert runs["sync"] < 1e-1
     assert runs["hogwild"] < 3 * runs["sync"] + 1e-3, runs
 
@@ -152,11 +156,13 @@ def test_head_replicas_train_every_rule_and_penalty(backend, optimizer, options)
 def test_l1_leaves_the_head_and_the_tail_sparse_where_the_optimum_is(wide_problem):
     problem = wide(alpha=3e-3, l1_ratio=1.0)
     optimum = psgd.reference_optimum(problem)
-    result = psgd.fit(problem, driver="hogwild", n_workers=2, n_epochs=10,
-                      learning_rate="inverse_sqrt", optimum=optimum, random_state=0)
-    assert result.trace[-1]["relative_suboptimality"] < 5e-2
-    zero = optimum.coef == 0.0
-    assert (result.coef[zero] == 0.0).mean() > 0.99
+    for replica_features in (0, 4096):
+        result = psgd.fit(problem, driver="hogwild", n_workers=2, n_epochs=10,
+                          learning_rate="inverse_sqrt", optimum=optimum, random_state=0,
+                          replica_features=replica_features)
+        assert result.trace[-1]["relative_suboptimality"] < 5e-2
+        zero = optimum.coef == 0.0
+        assert (result.coef[zero] == 0.0).mean() > 0.99
 
 
 def test_a_strong_l2_shrink_is_split_into_calls_and_folded():
@@ -166,13 +172,17 @@ def test_a_strong_l2_shrink_is_split_into_calls_and_folded():
     problem = wide(alpha=0.6, fit_intercept=False)
     workers = Workers(problem, get_optimizer("sgd"), ModelState(problem.n_features, np.float64,
                                                               get_optimizer("sgd")),
-                      2, None, "none", 1.0)
+                      2, None, "none", 1.0, replica_features=4096)
     calls = workers.calls(np.full(4000, 1.0))
     assert len(calls) > 100 and calls[0][0] == 0 and calls[-1][1] == 4000
-    runs = [psgd.fit(problem, driver=driver, n_workers=2, n_epochs=2, learning_rate="constant",
-                     eta0=1.0, random_state=0) for driver in ("sync", "hogwild")]
-    assert np.isfinite(runs[1].coef).all()
-    assert runs[1].objective <= 1.01 * runs[0].objective
+    sync = psgd.fit(problem, driver="sync", n_epochs=2, learning_rate="constant", eta0=1.0,
+                    random_state=0)
+    for replica_features in (0, 4096):
+        run = psgd.fit(problem, driver="hogwild", n_workers=2, n_epochs=2,
+                       learning_rate="constant", eta0=1.0, random_state=0,
+                       replica_features=replica_features)
+        assert np.isfinite(run.coef).all()
+        assert run.objective <= 1.01 * sync.objective
 
 
 @pytest.mark.parametrize("value", [-1, 2.5, True, "all"])

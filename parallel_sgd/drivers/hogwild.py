@@ -35,8 +35,8 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     "frequency" (default) or "sum" (see :func:`.team.merge_shares`);
     ``replica_features``: how many of the most frequent features each worker keeps
     in its replica, writing the others in place into the shared model (default:
-    :func:`.team.default_replica_features`, all of them unless the model is wide;
-    0 is plain Hogwild!, every write in place); ``intercept_rate`` and ``shuffle``
+    :func:`.split_layout.default_replica_features`: all of them unless the model
+    is wide, then none; 0 is plain Hogwild!, every write in place); ``intercept_rate`` and ``shuffle``
     as for the sync driver.
     """
     check_team_options(problem, n_workers, batch_size, rule, backend, locking, merge_every,

@@ -4,22 +4,23 @@ import numpy as np
 
 from ..kernels.split_replica import head_map, relabel, swap_entries
 
-HEAD_MIN = 4096
-"""The fewest head features a worker keeps private (:func:`default_replica_features`)."""
-
 
 def default_replica_features(problem, merge_every):
-    """How many of the most frequent features a worker keeps private, H: all of them
-    (a full replica) while ``d <= 2 B``, else ``B``, the budget
-    ``max(HEAD_MIN, merge_every * nnz_per_row / 4)``: a merge's O(H) then costs a
-    small part of the steps between merges, and the head still holds the features
-    nearly every row writes (BENCHMARKS.md, Hogwild!). Dense data keeps a full replica."""
+    """How many of the most frequent features a worker keeps private: all of them (a
+    full replica) while a merge's O(d) costs at most about half the row work between
+    merges, ``d <= max(8192, merge_every * nnz_per_row / 2)``, and dense data always;
+    on wider data none, every write in place into the shared model (merges O(1)).
+
+    On 2 cores no head size beat none on the wide problems (BENCHMARKS.md, Hogwild!):
+    a row's head and tail entries interleave, and the branch between them costs more
+    than the contention on the hot features that the head avoids. With more cores
+    that contention grows; ``replica_features`` sets a head there.
+    """
     d = problem.n_features
     if not problem.data.is_sparse:
         return d
     nnz_per_row = max(1.0, problem.data.nnz / problem.n_samples)
-    budget = max(HEAD_MIN, int(merge_every * nnz_per_row / 4))
-    return d if d <= 2 * budget else budget
+    return d if d <= max(8192, merge_every * nnz_per_row / 2) else 0
 
 
 def head_mask(column_counts, size):
