@@ -9,7 +9,9 @@ Usage::
 Parts:
 
 * ``pass``: median solver time of one SGD epoch and of one effective SVRG pass
-  (30 passes / 30) on the 200k x 47k problem, side by side, 5 seeds;
+  (30 passes / 30) on 1 and 2 workers, side by side, 5 seeds, on the problems of
+  ``--pass-problems``: ``sparse`` (200k x 47k) and ``wide`` (2M x 2M, 40 non-zeros
+  per row, 1 SGD epoch against 2 passes);
 * ``race``: time to relative suboptimality 1e-4 / 1e-6 / 1e-8 for sync SGD, Hogwild
   (2 workers), SVRG on 1 and 2 workers, scikit-learn LogisticRegression (saga,
   liblinear) and liblinear's primal and dual solvers, on the 200k problem and a9a
@@ -44,18 +46,34 @@ def a9a_problem(alpha=1e-4, fit_intercept=True):
     return psgd.Problem(psgd.fetch("a9a"), "log_loss", alpha=alpha, fit_intercept=fit_intercept)
 
 
-def part_pass(repeats):
-    problem = sparse_problem()
-    sgd, svrg = [], []
-    for seed in range(repeats):
-        run = psgd.fit(problem, driver="sync", n_epochs=5, eval_every=5, random_state=seed)
-        sgd.append(run.time_s / 5)
-        run = psgd.fit(problem, driver="svrg", n_epochs=30, eval_every=30, random_state=seed)
-        svrg.append(run.time_s / run.trace[-1]["epoch"])
-    sgd, svrg = np.median(sgd), np.median(svrg)
-    print(f"\n200k x 47k, log_loss: one SGD epoch {sgd * 1e3:.1f} ms, one effective SVRG pass "
-          f"{svrg * 1e3:.1f} ms ({svrg / sgd:.2f}x; a snapshot is n evaluations, an inner "
-          f"step one, its snapshot derivative cached)")
+def wide_problem():
+    """2M rows x 2M features, 40 non-zeros per row (the wide problem of bench_hogwild)."""
+    data = psgd.make_sparse_classification(n_samples=2_000_000, n_features=2_000_000,
+                                           nnz_per_row=40, random_state=0)
+    return psgd.Problem(data, "log_loss", alpha=1e-6)
+
+
+def part_pass(repeats, problems=("sparse",)):
+    for name in problems:
+        if name == "wide":
+            problem, epochs, passes, title = wide_problem(), 1, 2, "2M x 2M"
+        else:
+            problem, epochs, passes, title = sparse_problem(), 5, 30, "200k x 47k"
+        sgd, svrg = [], {1: [], 2: []}
+        for seed in range(repeats):
+            run = psgd.fit(problem, driver="sync", n_epochs=epochs, eval_every=epochs,
+                           random_state=seed)
+            sgd.append(run.time_s / epochs)
+            for k in svrg:
+                run = psgd.fit(problem, driver="svrg", n_workers=k, n_epochs=passes,
+                               eval_every=passes, random_state=seed)
+                svrg[k].append(run.time_s / run.trace[-1]["epoch"])
+        sgd = np.median(sgd)
+        one, two = (np.median(svrg[k]) for k in (1, 2))
+        print(f"\n{title}, log_loss: one SGD epoch {sgd * 1e3:.1f} ms, one effective SVRG "
+              f"pass {one * 1e3:.1f} ms ({one / sgd:.2f}x), on 2 workers {two * 1e3:.1f} ms "
+              f"({one / two:.2f}x faster than one; a snapshot is n evaluations, an inner step "
+              f"one, its snapshot derivative cached)")
 
 
 def _liblinear_dual(problem, optimum):
@@ -197,13 +215,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="pass,race,choices")
     parser.add_argument("--problems", default="sparse,a9a")
+    parser.add_argument("--pass-problems", default="sparse", help="sparse,wide")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default="docs/figures/svrg_choices.png")
     args = parser.parse_args(argv)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs")
     parts = args.parts.split(",")
     if "pass" in parts:
-        part_pass(max(args.repeats, 5))
+        part_pass(max(args.repeats, 5), args.pass_problems.split(","))
     if "race" in parts:
         part_race(args.repeats, args.problems.split(","))
     if "choices" in parts:
