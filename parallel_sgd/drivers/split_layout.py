@@ -44,6 +44,11 @@ class SplitLayout:
     """
 
     def __init__(self, problem, size):
+        if size == 0:  # every write in place: nothing to choose, nothing to relabel
+            self.size = 0
+            self.low = self.high = self.feature_at = np.zeros(0, dtype=np.int64)
+            self.indices = problem.data.X.indices
+            return
         mask = head_mask(problem.column_counts, size)
         self.size = H = int(mask.sum())
         self.low = np.flatnonzero(~mask[:H]).astype(np.int64)

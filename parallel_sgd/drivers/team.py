@@ -66,6 +66,8 @@ def merge_shares(problem, n_workers, merge_weights, features=None):
     """Weight of each coordinate's change in a merge: ``1 / (1 + (k - 1) f_j)`` with
     ``f_j`` the fraction of rows touching feature j ("frequency"), or 1 ("sum");
     for every feature, or for ``features`` only."""
+    if features is not None and len(features) == 0:
+        return np.ones(0)
     counts = problem.column_counts if features is None else problem.column_counts[features]
     if merge_weights == "sum":
         return np.ones(counts.shape[0])

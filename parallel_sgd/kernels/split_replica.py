@@ -42,9 +42,9 @@ from ..maths.penalties import soft_threshold
 from .args import L1_TOTAL, S_REF, SCALE, U_REF, StepSize
 from .atomics import acquire, release
 from .handoff import stretch
-from .rows import prefetch_ahead, row_bounds, row_entry, sample_weight
+from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
 from .rules import SGD, bias_corrections, rule_delta
-from .sgd import rule_step
+from .sgd import add_row, rule_step
 
 MIN_FACTOR = 1e-9
 """The smallest L2 shrink factor of one step (a step with ``eta * l2 >= 1`` would set
@@ -234,10 +234,13 @@ def split_plain_steps(data, shared, replica, config, l1, order, etas):
         i = order[s]
         eta = etas[s]
         lo, hi = row_bounds(X, indptr, i)
-        dot = 0.0
-        for k in range(lo, hi):
-            j, x = row_entry(X, indices, i, k)
-            dot += select(j < size, h[min(j, last)], V[j]) * x
+        if size == 0:  # every write in place: the serial kernel's loops
+            dot = row_dot(X, indices, indptr, i, V)
+        else:
+            dot = 0.0
+            for k in range(lo, hi):
+                j, x = row_entry(X, indices, i, k)
+                dot += select(j < size, h[min(j, last)], V[j]) * x
         p = sigma * dot + b
         if not np.isfinite(p):
             done = s
@@ -258,6 +261,8 @@ def split_plain_steps(data, shared, replica, config, l1, order, etas):
                     V[j] += c * x
                     if x != 0.0:
                         tail_l1(V, Q, j, sigma, u_ref + l1_local)
+        elif g != 0.0 and size == 0:
+            add_row(X, indices, i, lo, hi, V, c)
         elif g != 0.0:  # the same loop without L1: as one loop, every step took 15% longer
             for k in range(lo, hi):
                 j, x = row_entry(X, indices, i, k)
