@@ -89,7 +89,3 @@ class SplitLayout:
         copy = np.array(array)
         self.swap(copy)
         return copy
-
-    def head_part(self, array):
-        """``array`` (indexed by feature) at the head's labels ``0 .. H-1``."""
-        return np.ascontiguousarray(np.asarray(array)[self.feature_at])

@@ -38,11 +38,12 @@ def sgd_config(problem, rule, intercept_rate=1.0, batch_size=None):
     empty: an O(d) pass that took 0.34 s of a fit at 20M features. Any other
     ``batch_size`` (or None: not known) gets them.
     """
-    if batch_size == 1 and rule.kernel_rule().code == SGD:
+    kernel_rule = rule.kernel_rule()
+    if batch_size == 1 and kernel_rule.code == SGD:
         weights = np.zeros(0)
     else:
         weights = np.asarray(problem.penalty_weights, dtype=np.float64)
-    return SGDConfig(problem.loss.code, rule.kernel_rule(), problem.penalty.l2,
+    return SGDConfig(problem.loss.code, kernel_rule, problem.penalty.l2,
                      problem.penalty.l1, _intercept_rate(problem, intercept_rate), weights)
 
 

@@ -43,7 +43,7 @@ from .atomics import acquire, release
 from .handoff import MARGINS, finish, next_job, private_copy, stretch
 from .linalg import margins_of_rows
 from .sgd import sgd_epoch
-from .split_replica import split_replica_epoch
+from .split_replica import merged_state, split_replica_epoch
 
 
 @jit
@@ -82,10 +82,8 @@ def merge_replica(shared, replica, merge, l1_threshold):
     shared_state, state, base_state = shared.rule_state, model.rule_state, base.rule_state
     for slot in range(state.shape[0]):
         for j in range(state.shape[1]):
-            before, mine, old = shared_state[slot, j], state[slot, j], base_state[slot, j]
-            fresh = before + merge.state_share * (mine - old)
-            if fresh < 0.0 <= min(before, mine, old):
-                fresh = 0.0  # an average of squares stays >= 0 (see above)
+            fresh = merged_state(shared_state[slot, j], state[slot, j], base_state[slot, j],
+                                 merge.state_share)
             shared_state[slot, j] = fresh
             state[slot, j] = fresh
             base_state[slot, j] = fresh

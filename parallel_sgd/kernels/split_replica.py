@@ -163,10 +163,13 @@ def load_head(shared, replica):
 
 
 @inlined_jit
-def _merge_value(before, now, then, share):
+def merged_state(before, now, then, share):
+    """A rule-state entry after a merge: the shared ``before`` plus ``share`` times the
+    replica's change ``now - then``, clipped at 0 where all three are >= 0 (an average of
+    squares stays >= 0; see :func:`.hogwild.merge_replica`)."""
     fresh = before + share * (now - then)
     if fresh < 0.0 <= min(before, now, then):
-        fresh = 0.0  # an average of squares stays >= 0 (see .hogwild.merge_replica)
+        fresh = 0.0
     return fresh
 
 
@@ -203,7 +206,7 @@ def merge_head(shared, replica, merge, head, l1_threshold):
     for slot in range(state.shape[0]):
         for t in range(size + 1):
             at = t if t < size else intercept
-            fresh = _merge_value(state[slot, at], mine[slot, t], old[slot, t],
+            fresh = merged_state(state[slot, at], mine[slot, t], old[slot, t],
                                  merge.state_share)
             state[slot, at] = fresh
             mine[slot, t] = fresh
