@@ -9,7 +9,7 @@ import parallel_sgd as psgd
 from parallel_sgd.drivers.state import MultinomialState, kernel_rows, multiclass_config
 from parallel_sgd.kernels.args import Scores
 from parallel_sgd.kernels.multiclass import multiclass_epoch
-from parallel_sgd.maths.multiclass_losses import get_multiclass_loss
+from parallel_sgd.maths.multiclass_losses import get_multiclass_loss, multiclass_loss_grad
 
 from . import multiclass_reference as ref
 
@@ -184,6 +184,32 @@ def test_zero_step_changes_nothing_and_nan_stops():
 
 
 # -- drivers -----------------------------------------------------------------------------
+@pytest.mark.kernel
+@pytest.mark.parametrize("K", [4, 8, 13])
+def test_loss_gradients_do_not_depend_on_where_the_scratch_lies(K):
+    # the scratch scores p and derivatives g come from np.zeros, so they may lie next
+    # to each other or far apart; the result must be the same to the last bit
+    # (a sum fused with the stores into g once took a different order when they
+    # lay close, and two identical sync fits differed by 5e-16)
+    rng = np.random.default_rng(K)
+    buffer = np.zeros(1024)
+    for name in LOSSES:
+        code = get_multiclass_loss(name).code
+        for trial in range(20):
+            scores = rng.normal(scale=3.0, size=K)
+            label = int(rng.integers(K))
+            results = []
+            for gap in [0, 1, 3, 64, 500]:  # g starts gap doubles after p's end
+                p, g = buffer[:K], buffer[K + gap:2 * K + gap]
+                buffer[:] = 0.0
+                p[:] = scores
+                value = multiclass_loss_grad(code, p, label, g)
+                results.append((value, g.copy()))
+            for value, grad in results[1:]:
+                assert value == results[0][0], (name, K)
+                np.testing.assert_array_equal(grad, results[0][1])
+
+
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 def test_one_hogwild_worker_is_the_sync_driver_bit_for_bit(loss, sparse):

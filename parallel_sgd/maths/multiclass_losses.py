@@ -33,11 +33,14 @@ def softmax_grad(p, y, g):
     top = p[0]
     for k in range(1, K):
         top = max(top, p[k])
+    for k in range(K):
+        g[k] = math.exp(p[k] - top)
+    # summed in a loop of its own: fused with the stores into g, the sum's order
+    # would depend on whether g and p lie close in memory (LLVM's runtime alias
+    # check picks a vector or a scalar loop), and so would the result's last bits
     total = 0.0
     for k in range(K):
-        e = math.exp(p[k] - top)
-        g[k] = e
-        total += e
+        total += g[k]
     for k in range(K):
         g[k] /= total
     g[y] -= 1.0
