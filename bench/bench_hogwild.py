@@ -7,6 +7,7 @@ Usage::
         --backends threads --repeats 3 --epochs 3          # a scaling curve
     python bench/bench_hogwild.py --problems wide,huge --epochs 1 \\
         --replica-features default,0                       # the wide problems
+    python bench/bench_hogwild.py --problems news20-multi,multi1m --epochs 2  # softmax
 
 For each problem, every configuration (the sync driver as 1 worker; Hogwild
 with k workers on threads and on processes; Hogwild with the global lock)
@@ -17,6 +18,8 @@ not reached in ``--epochs``), and the median final relative suboptimality.
 ``wide`` (2M x 2M) and ``huge`` (1M x 20M features, 40 non-zeros per row) have no
 exact optimum at hand: their last column is the final objective instead, and
 ``wall s`` (the whole ``psgd.fit``) is printed next to the solver clock's epochs.
+``news20-multi`` (news20's 20 classes) and ``multi1m`` (1M x 1M, 20 classes) are
+softmax problems, run on threads only and also reported by their final objective.
 """
 import argparse
 import os
@@ -35,14 +38,20 @@ warnings.filterwarnings("ignore", message="the first step")
 def news20_binary():
     """news20 (20 classes) as a binary problem, newsgroups 1-10 against 11-20, with
     rows scaled to unit norm (the file holds raw term counts, ||x||^2 up to 4e5)."""
-    import scipy.sparse as sp
     data = psgd.fetch("news20")
-    norms = np.sqrt(np.asarray(data.X.multiply(data.X).sum(axis=1)).ravel())
-    X = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ data.X
-    return psgd.Dataset(X.tocsr(), np.where(data.y <= 10, -1.0, 1.0))
+    return psgd.Dataset(unit_rows(data.X), np.where(data.y <= 10, -1.0, 1.0))
 
 
 WIDE = {"wide": (2_000_000, 2_000_000, "log_loss"), "huge": (1_000_000, 20_000_000, "hinge")}
+MULTINOMIAL = ("news20-multi", "multi1m")  # softmax; Hogwild! on threads only
+NO_OPTIMUM = (*WIDE, *MULTINOMIAL)  # no exact optimum at hand: the final objective instead
+
+
+def unit_rows(X):
+    """``X`` with every row scaled to unit L2 norm (news20 holds raw term counts)."""
+    import scipy.sparse as sp
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    return (sp.diags(1.0 / np.maximum(norms, 1e-12)) @ X).tocsr()
 
 
 def load_problem(name, quick):
@@ -53,6 +62,17 @@ def load_problem(name, quick):
                                                nnz_per_row=40, random_state=0)
         return f"{name} {n // scale} x {d // scale}, {loss}", psgd.Problem(data, loss,
                                                                             alpha=1e-6), {}
+    if name == "news20-multi":
+        data = psgd.fetch("news20")
+        data = psgd.Dataset(unit_rows(data.X), data.y)
+        return "news20 (20 classes, unit rows), softmax", psgd.MultinomialProblem(
+            data, "softmax", alpha=1e-4), {}
+    if name == "multi1m":
+        n = 1_000_000 // scale
+        data = psgd.make_sparse_classification(n_samples=n, n_features=n, nnz_per_row=40,
+                                               n_classes=20, random_state=0)
+        return f"multi1m {n} x {n}, 20 classes, softmax", psgd.MultinomialProblem(
+            data, "softmax", alpha=1e-6), {}
     if name == "sparse":
         data = psgd.make_sparse_classification(n_samples=200_000 // scale, random_state=0)
         return "sparse 200k x 47k", psgd.Problem(data, "log_loss", alpha=1e-5), {}
@@ -153,9 +173,11 @@ def main(argv=None):
         except Exception as exc:  # a catalog file that is neither cached nor mirrored
             print(f"\n{name}: skipped ({exc})")
             continue
-        optimum = None if name in WIDE else psgd.reference_optimum(problem)
+        optimum = None if name in NO_OPTIMUM else psgd.reference_optimum(problem)
         merge_every = [int(m) for m in args.merge_every.split(",")]
-        configs = list(configurations(workers, backends, not args.no_lock, merge_every,
+        multinomial = name in MULTINOMIAL
+        configs = list(configurations(workers, ["threads"] if multinomial else backends,
+                                      not (args.no_lock or multinomial), merge_every,
                                       args.replica_features.split(",")))
         results = {i: [] for i in range(len(configs))}
         for seed in range(args.repeats):

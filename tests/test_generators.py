@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import parallel_sgd as psgd
 from parallel_sgd.data.generators import (
     make_dense_classification,
     make_regression,
@@ -66,6 +67,27 @@ def test_sparse_labels_balanced_and_flipped_at_the_noise_rate():
     assert abs(np.mean(clean.y == 1.0) - 0.5) < 0.01
     np.testing.assert_array_equal(clean.X.data, noisy.X.data)  # same X, only labels differ
     assert abs(np.mean(clean.y != noisy.y) - 0.2) < 0.015
+
+
+def test_sparse_multiclass_labels_are_learnable_and_noisy_at_the_rate():
+    clean = make_sparse_classification(n_samples=20_000, n_features=5_000, nnz_per_row=30,
+                                       label_noise=0.0, random_state=1, n_classes=20)
+    noisy = make_sparse_classification(n_samples=20_000, n_features=5_000, nnz_per_row=30,
+                                       label_noise=0.2, random_state=1, n_classes=20)
+    np.testing.assert_array_equal(clean.X.data, noisy.X.data)
+    assert set(np.unique(clean.y)) == set(range(20))
+    shares = np.bincount(clean.y.astype(int)) / clean.n_samples
+    assert shares.min() > 0.2 / 20 and shares.max() < 3.0 / 20
+    # a uniform draw keeps the clean label 1 time in 20
+    assert abs(np.mean(clean.y != noisy.y) - 0.2 * 19 / 20) < 0.015
+    # the labels are a linear function of the rows: a multinomial model learns them
+    train, test = clean.split(test_size=0.25, random_state=0)
+    problem = psgd.MultinomialProblem(train, "softmax", alpha=1e-6)
+    result = psgd.fit(problem, n_epochs=5, random_state=0)
+    predicted = (test.X @ result.coef + result.intercept).argmax(axis=1)
+    assert np.mean(problem.classes[predicted] == test.y) > 0.3  # chance: 0.05
+    with pytest.raises(ValueError, match="n_classes"):
+        make_sparse_classification(n_samples=10, n_features=10, nnz_per_row=2, n_classes=1)
 
 
 def test_sparse_float32_and_small_shapes():

@@ -109,8 +109,9 @@ def _flip(rng, y, label_noise):
 
 def make_sparse_classification(n_samples=200_000, n_features=47_236, nnz_per_row=75,
                                zipf_exponent=1.1, label_noise=0.05, random_state=0,
-                               dtype=np.float64):
-    """A text-like sparse binary classification problem (tf-idf rows, labels ±1).
+                               dtype=np.float64, n_classes=2):
+    """A text-like sparse classification problem (tf-idf rows; labels ±1, or classes
+    ``0 .. n_classes-1``).
 
     Each feature ``j`` enters each row independently with a probability that
     falls with its popularity rank as a Zipf(-Mandelbrot) law: the most popular
@@ -122,7 +123,10 @@ def make_sparse_classification(n_samples=200_000, n_features=47_236, nnz_per_row
     ``idf = 1 + log(1 / P(feature))``; every non-empty row is then scaled to
     unit L2 norm. Labels are the sign of a sparse linear model (10% of the
     features carry Gaussian weights; the threshold is the median score, so the
-    classes are balanced), each flipped with probability ``label_noise``.
+    classes are balanced), each flipped with probability ``label_noise``. With
+    ``n_classes > 2`` the label is the argmax of ``n_classes`` such models (on the
+    same support), replaced by a uniformly drawn class with probability
+    ``label_noise``.
 
     Generation is O(nnz) (BENCHMARKS.md, Data) and fully determined by
     ``random_state``.
@@ -130,9 +134,12 @@ def make_sparse_classification(n_samples=200_000, n_features=47_236, nnz_per_row
     Returns
     -------
     Dataset
-        CSR ``X`` of ``dtype``, ``y`` in {-1.0, +1.0}.
+        CSR ``X`` of ``dtype``, ``y`` in {-1.0, +1.0} (or {0.0, ..., n_classes - 1}).
     """
     _check_positive(n_samples=n_samples, n_features=n_features, nnz_per_row=nnz_per_row)
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) \
+            or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
     _check_probability("label_noise", label_noise)
     if nnz_per_row >= HEAD_FREQUENCY * n_features:
         raise ValueError(f"nnz_per_row={nnz_per_row} is too large for {n_features} features: "
@@ -155,8 +162,19 @@ def make_sparse_classification(n_samples=200_000, n_features=47_236, nnz_per_row
     values /= norms[rows]
     indptr = np.concatenate([[0], np.cumsum(counts)])
     X = sp.csc_matrix((values.astype(dtype), rows, indptr), shape=(n_samples, n_features)).tocsr()
-    weights = np.zeros(n_features)
     support = rng.choice(n_features, size=max(1, n_features // 10), replace=False)
+    if n_classes > 2:
+        weights = np.zeros((n_features, n_classes))
+        weights[support] = rng.standard_normal((support.size, n_classes))
+        scores = np.asarray(X @ weights)
+        # standardized per class, so that no class wins by having its weight on the
+        # popular features: the classes come out of about equal size
+        scores = (scores - scores.mean(axis=0)) / np.maximum(scores.std(axis=0), 1e-300)
+        y = scores.argmax(axis=1)
+        noisy = rng.random(n_samples) < label_noise
+        y[noisy] = rng.integers(0, n_classes, int(noisy.sum()))
+        return Dataset(X, y.astype(np.float64), dtype=dtype)
+    weights = np.zeros(n_features)
     weights[support] = rng.standard_normal(support.size)
     score = X @ weights
     y = np.where(score > np.median(score), 1.0, -1.0)

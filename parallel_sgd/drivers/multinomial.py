@@ -9,13 +9,15 @@ worker runs the serial kernel, so its result equals ``driver="sync"`` exactly.
 """
 import numpy as np
 
-from ..kernels.args import Channel, Scores
+from ..kernels.args import SCALE, Channel, Scores
 from ..kernels.multiclass import multiclass_epoch
 from ..kernels.multiclass_hogwild import multiclass_replica_serve, new_multiclass_replica
+from ..kernels.split_replica import fold_scale, settle_head_l1
 from .common import check_plain_steps, train_epochs
 from .serial import running_objective
+from .split_layout import default_multiclass_replica_features
 from .state import MultinomialState, kernel_rows, multiclass_config
-from .team import ThreadTeam, Workers, check_team_options, train_team
+from .team import FOLD_BELOW, ThreadTeam, Workers, check_team_options, train_team
 
 
 def new_state(problem, coef_init, intercept_init, resume):
@@ -78,49 +80,74 @@ def train_serial(problem, state, trace, schedule, *, n_epochs, eval_every, rando
 
 
 class MultinomialWorkers(Workers):
-    """The binary driver's :class:`~.team.Workers` (shards, streams, step plans)
-    running the multiclass replica kernel."""
+    """The binary driver's :class:`~.team.Workers` (shards, streams, step plans, the
+    layout of full or head replicas) running the multiclass kernels."""
 
     def __init__(self, problem, rule, state, n_workers, merge_every, intercept_rate,
-                 merge_weights, random_state, shuffle):
+                 merge_weights, random_state, shuffle, replica_features=None):
+        if replica_features is None:
+            replica_features = default_multiclass_replica_features(problem)
         super().__init__(problem, rule, state, n_workers, merge_every, "none", intercept_rate,
-                         merge_weights, random_state, shuffle)
-        # merges apply L1; rule states do not exist here
-        self.config = multiclass_config(problem, intercept_rate)._replace(l1=0.0)
-        self.merge = self.merge._replace(state_share=1.0)
-        self.shared = state.kernel_model
+                         merge_weights, random_state, shuffle, replica_features)
+        # merges apply L1 to full replicas (head replicas apply it lazily on the tail)
+        self.config = multiclass_config(problem, intercept_rate)
+        if self.head is None:
+            self.config = self.config._replace(l1=0.0)
+        self.merge = self.merge._replace(state_share=1.0)  # no rule states here
+        self.plain_steps = True
+        self.n_classes = problem.n_classes
         self.probe = None  # checkpoints score K classes: the problem's own pass does it
+
+    def before_call(self):
+        """With head replicas: fold a small shared scale into the weights (O(dK), rare),
+        then relabel the shared model for the call (O(HK))."""
+        if self.layout is not None:
+            if self.shared.scalars[SCALE] < FOLD_BELOW:
+                fold_scale(self.shared)
+            self._swap_model()
+
+    def after_call(self):
+        """With head replicas: settle the head's L1 bookkeeping and put the shared model
+        back in the features' order (O(HK))."""
+        if self.layout is not None:
+            settle_head_l1(self.shared, self.layout.size * self.n_classes)
+            self._swap_model()
+
+    def _swap_model(self):
+        for flat in (self.shared.v, self.shared.q):  # a feature's K weights move together
+            self.layout.swap(flat.reshape(-1, self.n_classes).T)
 
     def serve(self, worker, sync, spins):
         return multiclass_replica_serve(Channel(sync, worker, spins), self.shard(worker),
                                         self.data, self.shared, self.replicas[worker],
-                                        self.config, self.merge)
+                                        self.config, self.merge, self.head)
 
     def make_replicas(self, count=None):
         if self.replicas is None:
-            self.replicas = [new_multiclass_replica(self.shared)
+            self.replicas = [new_multiclass_replica(self.shared, self.head)
                              for _ in range(count or self.n_workers)]
 
 
 def run_hogwild(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state,
                 eval_every, trace, coef_init=None, intercept_init=None, intercept_rate=1.0,
-                shuffle=True, backend="threads", merge_every=None, merge_weights="frequency"):
+                shuffle=True, backend="threads", merge_every=None, merge_weights="frequency",
+                replica_features=None):
     """Hogwild! on a multinomial problem: ``n_workers`` threads, each on a private replica
-    merged into the shared weights every ``merge_every`` steps (see
-    :func:`parallel_sgd.drivers.hogwild.run` for the options; threads only)."""
+    merged into the shared weights every ``merge_every`` steps or, on wide data, writing
+    in place (see :func:`parallel_sgd.drivers.hogwild.run` for the options; threads only)."""
     check_plain_steps("multinomial problems", "example", batch_size, rule)
     if backend != "threads":
         raise ValueError(f"multinomial problems run Hogwild! on threads only "
                          f"(backend='threads'), got backend={backend!r}")
     check_team_options(problem, n_workers, batch_size, rule, backend, "none", merge_every,
-                       merge_weights)
+                       merge_weights, replica_features)
     state = new_state(problem, coef_init, intercept_init, None)
     if n_workers == 1:
         return train_serial(problem, state, trace, schedule, n_epochs=n_epochs,
                             eval_every=eval_every, random_state=random_state,
                             intercept_rate=intercept_rate, shuffle=shuffle)
     workers = MultinomialWorkers(problem, rule, state, n_workers, merge_every, intercept_rate,
-                                 merge_weights, random_state, shuffle)
+                                 merge_weights, random_state, shuffle, replica_features)
     team = ThreadTeam(workers)
     return train_team(problem, trace, state, schedule, team, n_epochs, eval_every,
                       random_state)

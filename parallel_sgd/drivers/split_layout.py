@@ -23,6 +23,22 @@ def default_replica_features(problem, merge_every):
     return d if d <= max(8192, merge_every * nnz_per_row / 2) else 0
 
 
+MULTICLASS_HEAD = 4096
+
+
+def default_multiclass_replica_features(problem):
+    """:func:`default_replica_features` for K-class models: full replicas on dense data
+    and up to ``2 * MULTICLASS_HEAD`` features, else a head of the ``MULTICLASS_HEAD``
+    most frequent. A frequent feature's K weights are K times the cache lines two
+    workers fight over, while telling head from tail costs one branch per feature for
+    all K; heads of 1k-4k features beat both full replicas and none on news20 and on
+    the 1M-feature 20-class problem (BENCHMARKS.md, Hogwild!)."""
+    d = problem.n_features
+    if not problem.data.is_sparse or d <= 2 * MULTICLASS_HEAD:
+        return d
+    return MULTICLASS_HEAD
+
+
 def head_mask(column_counts, size):
     """The ``size`` features (or a few fewer, at ties) with the largest column counts, as
     a boolean mask; features no row touches are never in it. O(d)."""

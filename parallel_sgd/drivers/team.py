@@ -142,6 +142,7 @@ class Workers:
                            state_share=1.0 if rule.state_is_sum else 1.0 / n_workers,
                            l1=problem.penalty.l1,
                            lock=np.zeros(1, dtype=np.int64) if self.locked else None)
+        self.plain_steps = rule.code == SGD  # the shared scale carries L2 (calls())
         self.shared = state.kernel_model
         self.replicas = None  # made by the thread team; processes make their own
         self.n_workers = n_workers
@@ -191,7 +192,7 @@ class Workers:
         where head replicas shrink the shared scale by more than ``CALL_SHRINK`` in one
         call (the scale is folded into the weights between calls, :meth:`before_call`)."""
         l2 = self.config.l2
-        if self.head is None or self.config.rule.code != SGD or l2 <= 0.0 or len(etas) == 0:
+        if self.head is None or not self.plain_steps or l2 <= 0.0 or len(etas) == 0:
             return [(0, len(etas))]
         shrink = -np.cumsum(np.log(np.maximum(1.0 - etas * l2, MIN_FACTOR)))
         group = np.floor(shrink / -np.log(CALL_SHRINK))

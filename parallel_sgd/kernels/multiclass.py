@@ -21,11 +21,11 @@ One step on row ``i`` with step size ``eta``::
 import numpy as np
 from numba import get_num_threads, prange
 
-from .._jit import jit, parallel_jit
+from .._jit import inlined_jit, jit, parallel_jit
 from ..maths.multiclass_losses import SOFTMAX, multiclass_loss_grad
 from ..maths.penalties import cumulative_l1
 from .args import L1_TOTAL, SCALE
-from .rows import prefetch_ahead, row_bounds, row_entry, sample_weight
+from .rows import prefetch_ahead, prefetch_weights_ahead, row_bounds, row_entry, sample_weight
 from .sgd import shrink
 
 
@@ -41,6 +41,26 @@ def row_scores(X, indices, indptr, i, v, n_classes, out):
         for k in range(n_classes):
             out[k] += v[base + k] * x
     return out
+
+
+@inlined_jit
+def finish_scores(p, scale, b):
+    """``p = scale * p + b`` in place; False when a score is not finite."""
+    finite = True
+    for k in range(b.shape[0]):
+        p[k] = scale * p[k] + b[k]
+        finite = finite and np.isfinite(p[k])
+    return finite
+
+
+@inlined_jit
+def step_intercepts(g, b, step, intercept_rate, scale):
+    """Turn the derivatives ``g`` into the weights' step (``g *= step / scale``) after
+    moving the intercepts by ``intercept_rate * step * g``."""
+    for k in range(b.shape[0]):
+        g[k] *= step
+        b[k] += intercept_rate * g[k]
+        g[k] /= scale
 
 
 @jit
@@ -64,14 +84,11 @@ def multiclass_epoch(data, model, config, order, etas, scratch, loss_sum):
     done = m
     for s in range(m):
         prefetch_ahead(data, order, s)
+        prefetch_weights_ahead(data, order, s, v, K)
         i = order[s]
         eta = etas[s]
         row_scores(X, indices, indptr, i, v, K, p)
-        finite = True
-        for k in range(K):
-            p[k] = scale * p[k] + b[k]
-            finite = finite and np.isfinite(p[k])
-        if not finite:
+        if not finish_scores(p, scale, b):
             done = s
             break
         s_i = sample_weight(weights, i)
@@ -83,10 +100,7 @@ def multiclass_epoch(data, model, config, order, etas, scratch, loss_sum):
         l1_total += eta * l1
         lo, hi = row_bounds(X, indptr, i)
         if value > 0.0 or loss_code == SOFTMAX:  # a hinge within its margin moves nothing
-            for k in range(K):
-                g[k] *= -eta * s_i
-                b[k] += intercept_rate * g[k]
-                g[k] /= scale
+            step_intercepts(g, b, -eta * s_i, intercept_rate, scale)
             for e in range(lo, hi):
                 j, x = row_entry(X, indices, i, e)
                 base = j * K

@@ -6,6 +6,7 @@
 columns and ``j = k``; for CSR ``k`` runs over the row's stored entries. Loops
 written against these two functions compile to the plain dense or sparse loop.
 """
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -166,6 +167,40 @@ def prefetch_ahead(data, order, s):
         prefetch_row(X, indices, indptr, ahead)
         prefetch(y, ahead)
         prefetch_weight(weights, ahead)
+
+
+WEIGHTS_DISTANCE = 6
+
+
+def prefetch_row_weights(X, indices, indptr, i, v, width):
+    """Prefetch the ``width`` consecutive weights ``v[j * width ...]`` of every feature
+    ``j`` of row ``i`` (sparse rows only: a dense row's weights are read in order)."""
+
+
+@overload(prefetch_row_weights, **overload_options())
+def _prefetch_row_weights(X, indices, indptr, i, v, width):
+    if isinstance(indptr, types.NoneType):
+        return lambda X, indices, indptr, i, v, width: None
+
+    def csr(X, indices, indptr, i, v, width):
+        per_line = 64 // v.itemsize
+        for k in range(indptr[i], indptr[i + 1]):
+            base = np.int64(indices[k]) * width
+            for line in range(base // per_line, (base + width - 1) // per_line + 1):
+                prefetch(v, line * per_line)
+    return csr
+
+
+@inlined_jit
+def prefetch_weights_ahead(data, order, s, v, width):
+    """Prefetch the weights (``width`` per feature) that the row ``WEIGHTS_DISTANCE``
+    steps ahead will read and write: on a model far larger than the caches every
+    feature of a row is a cache miss, one after the other. That row's entries were
+    prefetched by :func:`prefetch_ahead` ``PREFETCH_DISTANCE - WEIGHTS_DISTANCE``
+    steps before."""
+    if s + WEIGHTS_DISTANCE < order.shape[0]:
+        prefetch_row_weights(data.X, data.indices, data.indptr, order[s + WEIGHTS_DISTANCE],
+                             v, width)
 
 
 @jit

@@ -173,6 +173,37 @@ def merged_state(before, now, then, share):
     return fresh
 
 
+@inlined_jit
+def merge_scale(shared_scalars, scalars, lock):
+    """A merge's O(1) part, under ``lock``: the shared scale ``S`` takes the worker's shrink
+    ``a`` (``scalars[SCALE]``) and the shared L1 total its unmerged total; the worker
+    restarts from them (``a = 1``, ``S_ref = S``). Returns ``(S_ref / S_old, S)``: what
+    turns values in the units of the worker's old ``S_ref`` into those of the ``S``
+    before this merge, and the new ``S``."""
+    acquire(lock)
+    s_old = shared_scalars[SCALE]
+    s_new = s_old * scalars[SCALE]
+    u = shared_scalars[L1_TOTAL] + scalars[L1_TOTAL]
+    shared_scalars[SCALE] = s_new
+    shared_scalars[L1_TOTAL] = u
+    release(lock)
+    ratio = scalars[S_REF] / s_old
+    scalars[SCALE], scalars[L1_TOTAL] = 1.0, 0.0
+    scalars[S_REF], scalars[U_REF] = s_new, u
+    return ratio, s_new
+
+
+@inlined_jit
+def merge_intercepts(shared_b, b, base_b, share):
+    """Add ``share`` times the replica's intercept change since its last merge to the
+    shared intercepts (one, or K), and reload them."""
+    for k in range(b.shape[0]):
+        fresh = shared_b[k] + share * (b[k] - base_b[k])
+        shared_b[k] = fresh
+        b[k] = fresh
+        base_b[k] = fresh
+
+
 @jit
 def merge_head(shared, replica, merge, head, l1_threshold):
     """Apply the worker's shrink ``a`` to the shared scale, add its head's change since
@@ -180,15 +211,7 @@ def merge_head(shared, replica, merge, head, l1_threshold):
     does) and reload the head: O(H) + O(1). ``l1_threshold`` is the L1 penalty of
     the stretch (``l1 * sum(eta)``), one proximal step on the merged head."""
     model, base = replica.model, replica.base
-    scalars = model.scalars
-    acquire(head.lock)
-    s_old = shared.scalars[SCALE]
-    s_new = s_old * scalars[SCALE]
-    u = shared.scalars[L1_TOTAL] + scalars[L1_TOTAL]
-    shared.scalars[SCALE] = s_new
-    shared.scalars[L1_TOTAL] = u
-    release(head.lock)
-    ratio = scalars[S_REF] / s_old  # the head's values are in the units of S_ref
+    ratio, s_new = merge_scale(shared.scalars, model.scalars, head.lock)
     threshold = l1_threshold / s_new
     V, h, base_h, shares = shared.v, model.v, base.v, merge.shares
     for t in range(h.shape[0]):
@@ -197,10 +220,7 @@ def merge_head(shared, replica, merge, head, l1_threshold):
             fresh = soft_threshold(fresh, threshold)
         V[t] = fresh
         h[t] = base_h[t] = V[t]  # as stored, in the data's dtype
-    fresh = shared.b[0] + merge.intercept_share * (model.b[0] - base.b[0])
-    shared.b[0] = fresh
-    model.b[0] = fresh
-    base.b[0] = fresh
+    merge_intercepts(shared.b, model.b, base.b, merge.intercept_share)
     state, mine, old = shared.rule_state, model.rule_state, base.rule_state
     intercept, size = state.shape[1] - 1, mine.shape[1] - 1
     for slot in range(state.shape[0]):
@@ -211,8 +231,6 @@ def merge_head(shared, replica, merge, head, l1_threshold):
             state[slot, at] = fresh
             mine[slot, t] = fresh
             old[slot, t] = fresh
-    scalars[SCALE], scalars[L1_TOTAL] = 1.0, 0.0
-    scalars[S_REF], scalars[U_REF] = s_new, u
 
 
 @jit
