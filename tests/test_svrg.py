@@ -55,7 +55,7 @@ def _inner_loop(problem, order, eta, eta_b, ratios, X=None):
     model = kernels.new_model(problem.n_features)
     kernels.start_inner_loop(model, w0, b0, snapshot.mu, eta)
     config = SVRGConfig(problem.loss.code, eta, eta * problem.penalty.l2,
-                        eta * problem.penalty.l1, eta_b, snapshot.mu_b)
+                        eta * problem.penalty.l1, eta_b, np.array([snapshot.mu_b]))
     assert kernels.inner_steps(data, model, snapshot.derivs, config, order, ratios) == len(order)
     return kernels.current_weights(model, config, np.empty(problem.n_features)), model.b[0], \
         (w0, b0)

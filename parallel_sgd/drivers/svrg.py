@@ -16,20 +16,39 @@ Work is counted in effective passes: gradient evaluations / n, a snapshot
 being n evaluations and an inner step one. ``n_epochs`` and ``eval_every`` are
 in effective passes, and so is the trace's ``epoch`` column.
 """
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from ..errors import check_choice
 from ..kernels import svrg as kernels
-from ..kernels.args import Merge, SharedWeights, SVRGConfig, SVRGReplica
+from ..kernels import svrg_async as async_kernels
+from ..kernels.args import (
+    Channel,
+    Merge,
+    P,
+    Shard,
+    SharedWeights,
+    SVRGConfig,
+    SVRGHeadReplica,
+    SVRGModel,
+    SVRGReplica,
+)
+from ..kernels.handoff import private_copy
 from ..kernels.linalg import rmatvec
+from ..kernels.sampling import alias_draws, alias_table
 from ..kernels.sgd import sgd_epoch
 from ..model.optimizers import sgd
 from .common import Result, numba_threads, positive_int
+from .split_layout import SplitLayout, default_replica_features
 from .state import ModelState, kernel_rows, sgd_config
 from .svrg_loop import PassCounter, default_steps, outer_loops, sampling_ratios, warm_up
-from .team import default_merge_every, merge_shares
+from .team import (
+    CALL_SHRINK,
+    FOLD_BELOW,
+    ThreadTeam,
+    check_replica_features,
+    default_merge_every,
+    merge_shares,
+)
 
 VARIANTS = ("last", "random")
 SAMPLING = ("uniform", "smoothness")
@@ -93,7 +112,7 @@ class _InnerLoop:
     def take_snapshot(self, w, b):
         """Snapshot at ``(w, b)`` and start an inner loop there."""
         self.snapshot.take(w, b)
-        self.config = self.config._replace(mu_b=self.snapshot.mu_b)
+        self.config.mu_b[0] = self.snapshot.mu_b  # in place: the workers hold this config
         self.start(w, b, self.config.eta)
 
     def close(self):
@@ -121,61 +140,142 @@ class SerialInnerLoop(_InnerLoop):
         return kernels.current_weights(self.model, self.config, out), float(self.model.b[0])
 
 
-class AsyncInnerLoop(_InnerLoop):
-    """The inner loop on ``n_workers`` threads, each stepping on a private replica and
-    merging into the shared weights every ``merge_every`` steps (the team's replica
-    scheme and frequency-weighted merges, :mod:`.team`). Every worker
-    keeps the exact lazy updates of the serial loop on its replica, so a merge adds
-    what that many serial steps from the same point would have; the optimum stays a
-    fixed point (every replica's change is zero there)."""
+SPLIT_MERGE_EVERY = 32
+"""Steps between a worker's merges when it writes the tail in place: it sees the other
+workers' tail steps at once but their mu and L2 terms (the shared P and R) only when
+they merge, and on a feature most rows touch that half-seen change made the inner
+loop diverge with stretches of 1000 steps; 32 steps converge per pass like the serial
+loop, and a merge costs O(H) + O(1) (BENCHMARKS.md, SVRG)."""
 
-    def __init__(self, problem, data, snapshot, ratios, config, n_workers, merge_every):
+
+class AsyncInnerLoop(_InnerLoop):
+    """The inner loop on the Hogwild! worker team (:class:`.team.ThreadTeam`): each call
+    deals the drawn rows out in one block per worker, and every worker steps on its
+    rows at once, merging after equal stretches of at most ``merge_every`` steps
+    with frequency-weighted shares (:mod:`.team`).
+
+    Without L1 the shared iterate keeps the serial loop's lazy form and a worker
+    keeps private only the head of the features (``replica_features``, chosen from
+    the problem as for Hogwild!: every feature on narrow data, none on wide data),
+    so merges cost O(head) + O(1) (:mod:`parallel_sgd.kernels.svrg_async`); with L1
+    every worker runs the serial proximal loop on a full replica.
+    """
+
+    def __init__(self, problem, data, snapshot, ratios, config, n_workers, merge_every,
+                 replica_features, max_steps):
         super().__init__(data, snapshot, ratios, config)
         d = problem.n_features
-        self.shared = SharedWeights(np.zeros(d), np.zeros(1))
-        self.c = np.zeros(d)  # eta * mu: read by every replica
-        self.replicas = [SVRGReplica(kernels.new_model(d, c=self.c), np.zeros(d), np.zeros(1))
-                         for _ in range(n_workers)]
-        self.merge = Merge(every=merge_every or default_merge_every(problem, n_workers),
-                           shares=merge_shares(problem, n_workers, "frequency"),
+        self.n_workers = n_workers
+        self.probe = None  # the checkpoints' objective is the problem's own pass
+        every = merge_every or default_merge_every(problem, n_workers)
+        self.proximal = config.threshold > 0.0
+        if self.proximal:
+            size = d
+        elif replica_features is None:
+            size = default_replica_features(problem, every)
+        else:
+            size = min(int(replica_features), d)
+        if size < d and merge_every is None:
+            every = SPLIT_MERGE_EVERY
+        self.layout = SplitLayout(problem, size) if 0 < size < d else None
+        if self.layout is not None:
+            self.data, size = self.layout.rows(data), self.layout.size
+            features = self.layout.feature_at
+        else:
+            features = None if size == d else np.zeros(0, dtype=np.int64)
+        # with L1 a full replica's whole change is weighted by frequency, as Hogwild!'s
+        # is; a head's steps add up (the lazy form applies every step's mu and L2 terms
+        # in full, so weighting the rest would move the fixed point away from the optimum)
+        weighting = "frequency" if self.proximal else "sum"
+        self.merge = Merge(every=every, shares=merge_shares(problem, n_workers, weighting,
+                                                            features),
                            intercept_share=1.0 / n_workers, state_share=1.0, l1=0.0, lock=None)
-        self.pool = ThreadPoolExecutor(max_workers=n_workers - 1,
-                                       thread_name_prefix="psgd-svrg")
+        self.lock = private_copy(np.zeros(1, dtype=np.int64))
+        self.size = size
+        self.c = np.zeros(d)  # eta * mu: read by every worker
+        if self.proximal:
+            self.shared = SharedWeights(np.zeros(d), np.zeros(1))
+        else:
+            self.shared = SVRGModel(np.zeros(d), self.c, np.zeros(1, dtype=np.int64),
+                                    np.zeros(1), np.array([1.0, 0.0, 0.0]))
+        self.replicas = None
+        self.rows = np.zeros(max(1, max_steps), dtype=np.int64)  # a call's rows
+        self.shard = Shard(self.rows, np.zeros(0), np.random.default_rng(0))  # no reshuffles
+        self.team = ThreadTeam(self)
+
+    def make_replicas(self):
+        """One replica per worker, each on cache lines of its own."""
+        d = self.shared.w.shape[0] if self.proximal else self.shared.psi.shape[0]
+        if self.proximal:
+            self.replicas = [SVRGReplica(kernels.new_model(d, c=self.c), np.zeros(d),
+                                         private_copy(np.zeros(1)))
+                             for _ in range(self.n_workers)]
+        else:
+            self.replicas = [SVRGHeadReplica(private_copy(np.zeros(self.size)),
+                                             np.zeros(self.size), private_copy(np.zeros(1)),
+                                             np.zeros(1), private_copy(np.zeros(4)))
+                             for _ in range(self.n_workers)]
+
+    def serve(self, worker, sync, spins):
+        serve = async_kernels.full_serve if self.proximal else async_kernels.head_serve
+        return serve(Channel(sync, worker, spins), self.shard, self.data, self.shared,
+                     self.replicas[worker], self.snapshot.derivs, self.config, self.merge,
+                     self.lock, self.ratios)
 
     def start(self, w, b, eta):
-        self.shared.w[:] = w
-        self.shared.b[0] = b
         self.c[:] = eta * self.snapshot.mu
+        if self.proximal:
+            self.shared.w[:] = w
+        else:
+            self.shared.psi[:] = w
+            self.shared.scalars[:] = (1.0, 0.0, 0.0)  # P, R, STEP
+            if self.layout is not None:
+                self.layout.swap(self.shared.psi)
+                self.layout.swap(self.c)
+        self.shared.b[0] = b
 
-    def _work(self, worker, rows):
-        return kernels.replica_inner_steps(self.data, self.shared, self.replicas[worker],
-                                           self.snapshot.derivs, self.config, self.merge, rows,
-                                           self.ratios)
+    def calls(self, m):
+        """``(start, end)`` of the calls that run ``m`` steps: one, except where the L2
+        shrink of the lazy form would take ``P`` down by more than ``CALL_SHRINK`` in one
+        call (``P`` is folded into the weights between calls)."""
+        shrink = self.config.shrink
+        if self.proximal or shrink <= 0.0:
+            return [(0, m)]
+        longest = max(1, int(np.log(CALL_SHRINK) / np.log1p(-min(shrink, 1.0 - 1e-12))))
+        return [(start, min(m, start + longest)) for start in range(0, m, longest)]
 
     def run(self, rows):
-        k = len(self.replicas)
-        bounds = np.linspace(0, len(rows), k + 1).round().astype(np.int64)
-        futures = [self.pool.submit(self._work, w, rows[bounds[w]:bounds[w + 1]])
-                   for w in range(1, k)]
-        try:
-            done = [self._work(0, rows[:bounds[1]])]
-        finally:
-            done += [future.result() for future in futures]
-        for w, count in enumerate(done):
-            if count < bounds[w + 1] - bounds[w]:
-                return int(bounds[w] + count)
+        if len(rows) == 0:
+            self.team.warm_up()
+            return 0
+        for start, end in self.calls(len(rows)):
+            if not self.proximal and self.shared.scalars[P] < FOLD_BELOW:
+                kernels.fold(self.shared.psi, self.c, *self.shared.scalars[:2])
+                self.shared.scalars[:2] = (1.0, 0.0)
+            self.rows[:end - start] = rows[start:end]
+            bounds = np.linspace(0, end - start, self.n_workers + 1).round().astype(np.int64)
+            done = self.team.run_blocks(bounds)
+            for w, count in enumerate(done):
+                if count < bounds[w + 1] - bounds[w]:
+                    return int(start + bounds[w] + count)
         return len(rows)
 
     def weights(self):
-        return self.shared.w.copy(), float(self.shared.b[0])
+        if self.proximal:
+            return self.shared.w.copy(), float(self.shared.b[0])
+        out = kernels.current_weights(self.shared, self.config, np.empty(self.c.shape[0]))
+        if self.layout is not None:
+            self.layout.swap(out)
+        return out, float(self.shared.b[0])
 
     def close(self):
-        self.pool.shutdown(wait=True)
+        self.team.close()
 
 
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
         trace, coef_init=None, intercept_init=None, inner_steps=None, variant="last",
-        sampling="smoothness", warm_start=False, intercept_rate=1.0, merge_every=None):
+        sampling="smoothness", warm_start=False, intercept_rate=1.0, merge_every=None,
+        replica_features=None):
     """Train with SVRG; see :func:`parallel_sgd.fit` for the common arguments.
 
     ``schedule`` is None (the default steps, :func:`default_steps`) or a constant
@@ -185,11 +285,15 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     rows drawn in proportion to their smoothness, steps from the mean rather than
     the largest) or "uniform", ``warm_start`` (one SGD epoch first, counted as a
     pass), ``intercept_rate`` (multiplies the intercept's step), ``merge_every``
-    (with ``n_workers > 1``: steps between a worker's merges, as for Hogwild!).
+    (with ``n_workers > 1``: steps between a worker's merges, as for Hogwild!),
+    ``replica_features`` (with ``n_workers > 1`` and no L1: how many of the most
+    frequent features a worker keeps private, the others written in place; default
+    chosen from the problem as for Hogwild!).
     """
     check_problem(problem, batch_size, rule, variant, sampling, inner_steps)
     if merge_every is not None:
         positive_int("merge_every", merge_every)
+    check_replica_features(replica_features)
     n, d = problem.n_samples, problem.n_features
     m = int(inner_steps or n)
     probabilities, ratios = sampling_ratios(problem, sampling)
@@ -198,20 +302,23 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
         eta, eta_b = schedule.eta0, eta_b * schedule.eta0 / eta
     config = SVRGConfig(loss=problem.loss.code, eta=eta, shrink=eta * problem.penalty.l2,
                         threshold=eta * problem.penalty.l1, eta_b=eta_b * intercept_rate,
-                        mu_b=0.0)
+                        mu_b=np.zeros(1))
     chosen = dict(eta0=eta, eta_intercept=config.eta_b, inner_steps=m, variant=variant,
                   sampling=sampling)
     w, b = ModelState(d, np.float64, sgd(), coef_init, intercept_init).iterate()
     data = kernel_rows(problem)
     snapshot = Snapshot(problem, data)
     inner = (SerialInnerLoop(problem, data, snapshot, ratios, config) if n_workers == 1 else
-             AsyncInnerLoop(problem, data, snapshot, ratios, config, n_workers, merge_every))
+             AsyncInnerLoop(problem, data, snapshot, ratios, config, n_workers, merge_every,
+                            replica_features, m))
     rng = np.random.default_rng(random_state)
+    table = None if probabilities is None else alias_table(probabilities)
 
     def draw_rows():
         length = m if variant == "last" else int(rng.integers(1, m + 1))
-        return (rng.integers(0, n, length) if probabilities is None
-                else rng.choice(n, length, p=probabilities))
+        if table is None:
+            return rng.integers(0, n, length)
+        return alias_draws(rng, *table, np.empty(length, dtype=np.int64))
 
     counter = PassCounter(problem, trace, n_epochs, eval_every, eta)
     trace.record(w, b, epoch=0, n_updates=0, n_grad_evals=0)

@@ -10,8 +10,8 @@ needs a consistent model. The calling thread is worker 0, the leader
 (:class:`Team`); workers 1.. are threads (:class:`ThreadTeam`) or processes
 (:class:`parallel_sgd.drivers.processes.ProcessTeam`).
 
-SVRG's asynchronous inner loop and the Ray parameter server use the same
-merge shares and intervals.
+SVRG's asynchronous inner loop runs on the same team (:meth:`Team.run_blocks`) with
+the same merge shares and intervals; the Ray parameter server uses the shares too.
 """
 import threading
 
@@ -94,6 +94,11 @@ def check_team_options(problem, n_workers, batch_size, rule, backend, locking, m
                                     or not isinstance(merge_every, (int, np.integer))
                                     or merge_every < 1):
         raise ValueError(f"merge_every must be an integer >= 1, got {merge_every!r}")
+    check_replica_features(replica_features)
+
+
+def check_replica_features(replica_features):
+    """``replica_features`` is None (chosen from the problem) or an integer >= 0."""
     if replica_features is not None and (isinstance(replica_features, bool)
                                          or not isinstance(replica_features, (int, np.integer))
                                          or replica_features < 0):
@@ -292,6 +297,15 @@ class Team:
         finally:
             self.workers.after_call()
         return self.workers.first_failure(etas, first_step, plans, done)
+
+    def run_blocks(self, bounds):
+        """One call of steps in which worker ``w`` takes positions ``bounds[w]`` to
+        ``bounds[w + 1]`` of the rows its serve kernel steps over (SVRG: the inner loop's
+        drawn rows); returns each worker's count of steps done."""
+        self._wake_workers()
+        k = self.workers.n_workers
+        return self._call([(int(bounds[w]), int(bounds[w + 1]), 0, False) for w in range(k)],
+                          STEPS)
 
     def margins(self, w, b):
         """``X w + b`` over the training rows, each worker computing a block of them: the

@@ -33,6 +33,9 @@ S_REF, U_REF = 2, 3
 # slots of SVRGModel.scalars and SoftmaxSVRGModel.scalars: the weights are
 # ``P * (psi - c * R)`` (see :mod:`.svrg`); ``STEP`` counts a binary model's steps
 P, R, STEP = 0, 1, 2
+# slots of SVRGHeadReplica.scalars (:mod:`.svrg_async`): the worker's view of P and R,
+# and the shared P and R it last read
+VIEW_P, VIEW_R, REF_P, REF_R = 0, 1, 2, 3
 
 
 class Rows(NamedTuple):
@@ -199,7 +202,7 @@ class SVRGConfig(NamedTuple):
     shrink: float            # eta * l2
     threshold: float         # eta * l1: the proximal step's threshold
     eta_b: float             # the intercept's step
-    mu_b: float              # the intercept's loss gradient at the snapshot
+    mu_b: np.ndarray         # (1,) the intercept's loss gradient at the snapshot
 
 
 class SVRGModel(NamedTuple):
@@ -252,6 +255,17 @@ class SVRGReplica(NamedTuple):
     model: SVRGModel
     base: np.ndarray         # (d,) float64
     base_b: np.ndarray       # (1,) float64
+
+
+class SVRGHeadReplica(NamedTuple):
+    """An asynchronous SVRG worker's private head (:mod:`.svrg_async`): ``psi`` of the
+    features labeled ``0 .. H-1``; the tail is written in place into the shared model."""
+
+    h: np.ndarray            # (H,) float64: the worker's psi of the head
+    base: np.ndarray         # (H,) float64: the head as last loaded
+    b: np.ndarray            # (1,) float64: the worker's intercept
+    base_b: np.ndarray       # (1,) float64: the intercept as last loaded
+    scalars: np.ndarray      # float64 at VIEW_P, VIEW_R, REF_P, REF_R
 
 
 class DualData(NamedTuple):

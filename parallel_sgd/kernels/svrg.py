@@ -52,6 +52,14 @@ def snapshot_derivs(data, w, b, loss_code, out):
     return out
 
 
+@inlined_jit
+def variance_reduced(data, ratios, snapshot, loss_code, i, p):
+    """Row ``i``'s ``delta = r_i (s_i l'(p, y_i) - d_i)`` at prediction ``p``: its loss
+    derivative now less the snapshot's, reweighted for the sampling."""
+    return sample_weight(ratios, i) * (
+        sample_weight(data.weights, i) * loss_deriv(loss_code, p, data.y[i]) - snapshot[i])
+
+
 @jit
 def affine_steps(w, k, h, e):
     """``w`` after ``k`` steps of ``w <- (1 - h) w - e``: ``a^k w - e (1 - a^k) / h``.
@@ -108,7 +116,7 @@ def inner_l2(data, model, snapshot, config, order, ratios):
     prediction stopped being finite)."""
     X, indices, indptr, y, weights = data
     psi, c, scalars = model.psi, model.c, model.scalars
-    loss_code, eta, eta_b, mu_b = config.loss, config.eta, config.eta_b, config.mu_b
+    loss_code, eta, eta_b, mu_b = config.loss, config.eta, config.eta_b, config.mu_b[0]
     a = 1.0 - config.shrink
     b, p_scale, r_sum = model.b[0], scalars[P], scalars[R]
     m = order.shape[0]
@@ -127,8 +135,7 @@ def inner_l2(data, model, snapshot, config, order, ratios):
         if not np.isfinite(p):
             done = s
             break
-        delta = sample_weight(ratios, i) * (
-            sample_weight(weights, i) * loss_deriv(loss_code, p, y[i]) - snapshot[i])
+        delta = variance_reduced(data, ratios, snapshot, loss_code, i, p)
         p_scale *= a
         r_sum += 1.0 / p_scale
         step = eta * delta / p_scale
@@ -156,7 +163,7 @@ def inner_prox(data, model, snapshot, config, order, ratios):
     """Inner steps over rows ``order`` with L1 (proximal steps, caught up just in time)."""
     X, indices, indptr, y, weights = data
     w, c, last = model.psi, model.c, model.last
-    loss_code, eta, eta_b, mu_b = config.loss, config.eta, config.eta_b, config.mu_b
+    loss_code, eta, eta_b, mu_b = config.loss, config.eta, config.eta_b, config.mu_b[0]
     h, tau = config.shrink, config.threshold
     a = 1.0 - h
     b = model.b[0]
@@ -177,8 +184,7 @@ def inner_prox(data, model, snapshot, config, order, ratios):
         if not np.isfinite(p):
             done = s
             break
-        delta = sample_weight(ratios, i) * (
-            sample_weight(weights, i) * loss_deriv(loss_code, p, y[i]) - snapshot[i])
+        delta = variance_reduced(data, ratios, snapshot, loss_code, i, p)
         for k in range(lo, hi):
             j, x = row_entry(X, indices, i, k)
             w[j] = soft_threshold(a * w[j] - c[j] - eta * delta * x, tau)
@@ -235,45 +241,3 @@ def inner_steps(data, model, snapshot, config, order, ratios):
     if config.threshold > 0.0:
         return inner_prox(data, model, snapshot, config, order, ratios)
     return inner_l2(data, model, snapshot, config, order, ratios)
-
-
-# -- asynchronous SVRG: workers on private replicas, merged into shared weights --------------
-
-@jit
-def _reload(shared, replica):
-    """Start the replica's model from the shared weights (step 0 of its own count)."""
-    model, base = replica.model, replica.base
-    psi, last, scalars = model.psi, model.last, model.scalars
-    for j in range(psi.shape[0]):
-        psi[j] = base[j] = shared.w[j]
-        last[j] = 0
-    model.b[0] = replica.base_b[0] = shared.b[0]
-    scalars[P], scalars[R], scalars[STEP] = 1.0, 0.0, 0.0
-
-
-@jit
-def _merge(shared, replica, config, merge):
-    """Add the replica's change since its last reload to the shared weights, coordinate j
-    weighted by ``merge.shares[j]`` (as the Hogwild! driver merges), and reload it."""
-    model, base, shares = replica.model, replica.base, merge.shares
-    for j in range(base.shape[0]):
-        shared.w[j] += shares[j] * (weight_now(model, config, j) - base[j])
-    shared.b[0] += merge.intercept_share * (model.b[0] - replica.base_b[0])
-    _reload(shared, replica)
-
-
-@jit
-def replica_inner_steps(data, shared, replica, snapshot, config, merge, order, ratios):
-    """One worker's inner steps over rows ``order`` on its replica
-    (:class:`~.args.SVRGReplica`), merged into ``shared`` (:class:`~.args.SharedWeights`)
-    every ``merge.every`` steps and at the end; returns the steps done. The replica
-    shares ``c`` (read only) with the others; the rest is its own."""
-    _reload(shared, replica)
-    m = order.shape[0]
-    for start in range(0, m, merge.every):
-        end = min(m, start + merge.every)
-        done = inner_steps(data, replica.model, snapshot, config, order[start:end], ratios)
-        _merge(shared, replica, config, merge)
-        if done < end - start:
-            return start + done
-    return m
