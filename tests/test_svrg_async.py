@@ -57,7 +57,7 @@ def test_one_worker_on_a_head_replica_takes_the_serial_steps(size, every):
 def test_two_workers_converge_with_any_head(replica_features, loss):
     problem = sparse_problem(n=2000, d=200, seed=7, alpha=0.01, loss=loss, weights=True)
     optimum = psgd.reference_optimum(problem)
-    result = psgd.fit(problem, driver="svrg", n_workers=2, n_epochs=40,
+    result = psgd.fit(problem, driver="svrg", n_workers=2, n_epochs=60,
                       replica_features=replica_features, random_state=1)
     assert _relative(problem, result, optimum) <= 1e-8
     assert result.trace[-1]["n_workers"] == 2

@@ -49,8 +49,9 @@ class SoftmaxSVRG:
         self.scratch = SVRGScratch(np.zeros(K), np.zeros(K), np.zeros(K))
         self.flat = np.zeros(d * K)
 
-    def take_snapshot(self, W, b):
-        """Cache every row's ``s_i dl/dp`` at ``(W, b)``; restart the inner loop there."""
+    def take_snapshot(self, W, b, compile_only=False):
+        """Cache every row's ``s_i dl/dp`` at ``(W, b)``; restart the inner loop there
+        (``compile_only`` takes the whole snapshot too: its passes are NumPy's)."""
         problem = self.problem
         _, G = problem.loss.value_and_grad(problem.decision_function(W, b), problem.y)
         if problem.data.sample_weight is not None:

@@ -83,13 +83,22 @@ class Snapshot:
         self.mu = np.zeros(problem.n_features)
         self.mu_b = 0.0
 
-    def take(self, w, b):
-        data = self.data
-        kernels.snapshot_derivs(data, w, b, self.problem.loss.code, self.derivs)
-        n = self.problem.n_samples
-        self.mu = rmatvec(data.X, data.indices, data.indptr, self.derivs,
+    def take(self, w, b, compile_only=False):
+        data = no_rows(self.data) if compile_only else self.data
+        derivs = self.derivs[:0] if compile_only else self.derivs
+        n = max(1, len(derivs))
+        kernels.snapshot_derivs(data, w, b, self.problem.loss.code, derivs)
+        self.mu = rmatvec(data.X, data.indices, data.indptr, derivs,
                           self.problem.n_features) / n
-        self.mu_b = float(self.derivs.mean()) if self.problem.fit_intercept else 0.0
+        self.mu_b = float(derivs.sum()) / n if self.problem.fit_intercept else 0.0
+
+
+def no_rows(data):
+    """The kernels' :class:`~parallel_sgd.kernels.args.Rows` of ``data`` with none of its
+    rows (the same types, so a call on it compiles what a call on ``data`` runs)."""
+    if data.indptr is None:
+        return data._replace(X=data.X[:0])
+    return data._replace(indptr=data.indptr[:1])
 
 
 def warm_start_epoch(problem, w, b, eta, rng, intercept_rate):
@@ -109,9 +118,10 @@ class _InnerLoop:
     def __init__(self, data, snapshot, ratios, config):
         self.data, self.snapshot, self.ratios, self.config = data, snapshot, ratios, config
 
-    def take_snapshot(self, w, b):
-        """Snapshot at ``(w, b)`` and start an inner loop there."""
-        self.snapshot.take(w, b)
+    def take_snapshot(self, w, b, compile_only=False):
+        """Snapshot at ``(w, b)`` and start an inner loop there (``compile_only``: only
+        compile the snapshot's kernels, on no rows)."""
+        self.snapshot.take(w, b, compile_only)
         self.config.mu_b[0] = self.snapshot.mu_b  # in place: the workers hold this config
         self.start(w, b, self.config.eta)
 

@@ -7,13 +7,15 @@ import numpy as np
 from numba import get_num_threads, prange
 
 from .._jit import jit, parallel_jit
-from .rows import row_bounds, row_dot, row_entry
+from .rows import prefetch_pass_weights, row_bounds, row_dot, row_entry
 
 
 @parallel_jit
 def margins(X, indices, indptr, w, b, out):
     """``out[i] = x_i . w + b`` for every row."""
-    for i in prange(out.shape[0]):
+    n = out.shape[0]
+    for i in prange(n):
+        prefetch_pass_weights(X, indices, indptr, i, n, w)
         out[i] = row_dot(X, indices, indptr, i, w) + b
     return out
 
@@ -23,6 +25,7 @@ def margins_of_rows(X, indices, indptr, start, end, w, b, out):
     """``out[i] = x_i . w + b`` for rows ``start <= i < end`` only, serially (one worker's
     share of a checkpoint's pass, see :meth:`parallel_sgd.drivers.hogwild.Team.margins`)."""
     for i in range(start, end):
+        prefetch_pass_weights(X, indices, indptr, i, end, w)
         out[i] = row_dot(X, indices, indptr, i, w) + b
 
 
@@ -36,6 +39,7 @@ def _rmatvec_chunks(X, indices, indptr, r, partial):
         acc = partial[c]
         acc[:] = 0.0
         for i in range(first, last):
+            prefetch_pass_weights(X, indices, indptr, i, last, acc)
             ri = r[i]
             if ri != 0.0:
                 lo, hi = row_bounds(X, indptr, i)

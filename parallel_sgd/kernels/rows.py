@@ -203,6 +203,15 @@ def prefetch_weights_ahead(data, order, s, v, width):
                              v, width)
 
 
+@inlined_jit
+def prefetch_pass_weights(X, indices, indptr, i, end, v):
+    """In a pass over rows ``.. end`` in order: prefetch the weights ``v[j]`` of the row
+    ``WEIGHTS_DISTANCE`` rows after ``i``. The rows themselves stream in order, but
+    their features' weights are scattered over a model larger than the caches."""
+    if i + WEIGHTS_DISTANCE < end:
+        prefetch_row_weights(X, indices, indptr, i + WEIGHTS_DISTANCE, v, 1)
+
+
 @jit
 def row_dot(X, indices, indptr, i, w):
     """``x_i . w`` accumulated in float64."""

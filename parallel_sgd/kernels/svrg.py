@@ -37,7 +37,15 @@ from .._jit import inlined_jit, jit, parallel_jit
 from ..maths.losses import loss_deriv
 from ..maths.penalties import soft_threshold
 from .args import STEP, P, R, SVRGModel
-from .rows import prefetch_ahead, row_bounds, row_dot, row_entry, sample_weight
+from .rows import (
+    prefetch_ahead,
+    prefetch_pass_weights,
+    prefetch_weights_ahead,
+    row_bounds,
+    row_dot,
+    row_entry,
+    sample_weight,
+)
 
 MIN_P = 1e-100  # below this, fold P and R into psi (O(d), or O(dK) for K classes; rare)
 
@@ -46,7 +54,9 @@ MIN_P = 1e-100  # below this, fold P and R into psi (O(d), or O(dK) for K classe
 def snapshot_derivs(data, w, b, loss_code, out):
     """``out[i] = s_i l'(x_i.w + b, y_i)`` for every row, in parallel."""
     X, indices, indptr, y, weights = data
-    for i in prange(out.shape[0]):
+    n = out.shape[0]
+    for i in prange(n):
+        prefetch_pass_weights(X, indices, indptr, i, n, w)
         p = row_dot(X, indices, indptr, i, w) + b
         out[i] = sample_weight(weights, i) * loss_deriv(loss_code, p, y[i])
     return out
@@ -123,6 +133,8 @@ def inner_l2(data, model, snapshot, config, order, ratios):
     done = m
     for s in range(m):
         prefetch_ahead(data, order, s)
+        prefetch_weights_ahead(data, order, s, psi, 1)
+        prefetch_weights_ahead(data, order, s, c, 1)
         i = order[s]
         lo, hi = row_bounds(X, indptr, i)
         x_psi = 0.0

@@ -27,7 +27,7 @@ from .._jit import inlined_jit, jit
 from .args import REF_P, REF_R, VIEW_P, VIEW_R, P, R
 from .atomics import acquire, release
 from .handoff import finish, next_job, stretch
-from .rows import prefetch_ahead, row_bounds, row_entry
+from .rows import prefetch_ahead, prefetch_weights_ahead, row_bounds, row_entry
 from .split_replica import merge_intercepts, select
 from .svrg import inner_steps, variance_reduced, weight_now
 
@@ -96,6 +96,8 @@ def head_inner_l2(data, shared, replica, snapshot, config, order, ratios):
     done = m
     for s in range(m):
         prefetch_ahead(data, order, s)
+        prefetch_weights_ahead(data, order, s, psi, 1)
+        prefetch_weights_ahead(data, order, s, c, 1)
         i = order[s]
         lo, hi = row_bounds(X, indptr, i)
         x_psi = 0.0
