@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import parallel_sgd as psgd
@@ -31,6 +31,8 @@ def sparse_problem(n=300, d=60, loss="log_loss", alpha=1e-2, l1_ratio=0.0, weigh
 # -- the kernels --------------------------------------------------------------------------
 
 @settings(max_examples=300, deadline=None)
+@example(w=1.0, k=1, h=0.0, c=0.0, tau=2.2250738585e-313)  # w / tau overflowed to inf
+@example(w=1.0, k=400, h=1e-6, c=0.0, tau=2.2250738585e-313)
 @given(w=st.floats(-5, 5), k=st.integers(1, 400), h=st.sampled_from([0.0, 1e-6, 1e-3, 0.05]),
        c=st.floats(-0.05, 0.05), tau=st.floats(0.0, 0.05))
 @pytest.mark.kernel

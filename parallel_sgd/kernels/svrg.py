@@ -106,10 +106,12 @@ def prox_steps(w, k, h, c, tau):
         if sign * e <= 0.0:  # moving away from zero, or towards a limit of this sign
             return affine_steps(w, k, h, e)
         if h == 0.0:
-            s = math.ceil(sign * w / (sign * e)) - 1.0
+            q = sign * w / (sign * e)
         else:
             rho = sign * e / (h * sign * w + sign * e)
-            s = math.ceil(math.log(rho) / math.log1p(-h)) - 1.0
+            q = math.log(rho) / math.log1p(-h)
+        # q overflows to infinity when e is subnormal: clamp before rounding
+        s = math.ceil(min(q, float(k) + 1.0)) - 1.0
         s = int(min(max(s, 1.0), float(k)))
         while s > 1 and sign * affine_steps(w, s, h, e) <= 0.0:
             s -= 1
