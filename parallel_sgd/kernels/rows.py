@@ -170,11 +170,14 @@ def prefetch_ahead(data, order, s):
 
 
 WEIGHTS_DISTANCE = 6
+PREFETCH_MIN_BYTES = 4 << 20  # smaller weight arrays stay in the caches
 
 
 def prefetch_row_weights(X, indices, indptr, i, v, width):
     """Prefetch the ``width`` consecutive weights ``v[j * width ...]`` of every feature
-    ``j`` of row ``i`` (sparse rows only: a dense row's weights are read in order)."""
+    ``j`` of row ``i`` (sparse rows only: a dense row's weights are read in order), when
+    ``v`` is too large for the caches: on a cached model the extra loop over the row
+    only costs (BENCHMARKS.md, SVRG)."""
 
 
 @overload(prefetch_row_weights, **overload_options())
@@ -183,6 +186,8 @@ def _prefetch_row_weights(X, indices, indptr, i, v, width):
         return lambda X, indices, indptr, i, v, width: None
 
     def csr(X, indices, indptr, i, v, width):
+        if v.size * v.itemsize < PREFETCH_MIN_BYTES:
+            return
         per_line = 64 // v.itemsize
         for k in range(indptr[i], indptr[i + 1]):
             base = np.int64(indices[k]) * width
