@@ -1,17 +1,21 @@
 """parallel_sgd: parallel and asynchronous SGD for L1/L2-regularized linear models.
 
-The public API (DESIGN.md section 3): data (`Dataset`, `load_svmlight`,
-`save_svmlight`, generators, `fetch`), `Problem`, `MultinomialProblem`,
+The public API (DESIGN.md section 3): data (`Dataset`, `load` of a file, a part
+folder or a cache, `load_svmlight`, `save_svmlight`, `build_cache`, `save_cache`,
+generators, `fetch`), `Problem`, `MultinomialProblem`,
 `RankingProblem`, `reference_optimum`, `fit`, and the scikit-learn estimators
 `SGDClassifier`, `SGDRegressor` and `SVMRank`.
 """
 from .data import (
     Dataset,
+    build_cache,
     fetch,
+    load,
     load_svmlight,
     make_dense_classification,
     make_regression,
     make_sparse_classification,
+    save_cache,
     save_svmlight,
 )
 from .drivers import Result, fit
@@ -35,7 +39,8 @@ def __getattr__(name):
 
 __all__ = [
     "DataError", "Dataset", "DivergenceError", "MultinomialProblem", "Optimum", "Problem",
-    "RankingProblem", "Result", "fetch", "fit", "load_svmlight", "make_dense_classification", "make_regression",
-    "make_sparse_classification", "reference_optimum", "save_svmlight", "SGDClassifier",
+    "RankingProblem", "Result", "build_cache", "fetch", "fit", "load", "load_svmlight",
+    "make_dense_classification", "make_regression", "make_sparse_classification",
+    "reference_optimum", "save_cache", "save_svmlight", "SGDClassifier",
     "SGDRegressor", "SVMRank",
 ]

@@ -64,14 +64,14 @@ def test_data_commands(tmp_path, capsys, shared_data, monkeypatch):
 
 @pytest.mark.parametrize("argv,message", [
     (["bench", "--frobnicate"], "unrecognized arguments: --frobnicate"),
-    (["bench", "--data", "no/such/file.svm"], "neither a file nor a known dataset"),
+    (["bench", "--data", "no/such/file.svm"], "neither a file, a folder nor a known dataset"),
     (["bench", "--drivers", "sync,spark"], "unknown driver 'spark'"),
     (["bench", "--workers", "0"], "must be >= 1"),
     (["bench", "--data", "{train}", "--loss", "absolute"], "unknown loss 'absolute'"),
     (["bench", "--data", "{train}", "--alpha", "-1"], "alpha must be"),
     (["predict", "--model", "missing.npz", "--data", "{train}"], "no such model file"),
     (["data", "info", "missing.svm"], "no such file"),
-    (["data", "fetch", "imagenet"], "neither a file nor a known dataset"),
+    (["data", "fetch", "imagenet"], "neither a file, a folder nor a known dataset"),
     (["train", "--data", "{train}"], "the following arguments are required: --model-out"),
     ([], "the following arguments are required: command"),
 ])

@@ -22,6 +22,63 @@ def test_user_matrix_is_not_modified():
     assert X.indices.dtype == np.int64
 
 
+def _unflagged(X):
+    """``X`` rebuilt from its arrays: canonical, but without scipy's flag set."""
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=X.shape)
+
+
+@pytest.mark.kernel
+def test_canonical_csr_is_shared_not_copied_even_unflagged():
+    X = _unflagged(sp.random(50, 40, density=0.2, format="csr", random_state=0,
+                             dtype=np.float64))
+    X.sort_indices()
+    X = _unflagged(X)
+    data = psgd.Dataset(X, np.ones(50))
+    assert np.shares_memory(data.X.data, X.data)  # scipy wraps views: identity is too strict
+    assert np.shares_memory(data.X.indices, X.indices)
+    assert np.shares_memory(data.X.indptr, X.indptr)
+    np.testing.assert_array_equal(data.column_counts, np.count_nonzero(X.toarray(), axis=0))
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("defect", ["unsorted", "duplicate", "zero"])
+def test_non_canonical_csr_is_fixed_and_counted(defect):
+    dense = np.array([[0.0, 1.0, 2.0], [3.0, 0.0, 4.0]])
+    data, indices = {"unsorted": ([2.0, 1.0, 3.0, 4.0], [2, 1, 0, 2]),
+                     "duplicate": ([1.0, 1.0, 1.0, 3.0, 4.0], [1, 2, 2, 0, 2]),
+                     "zero": ([0.0, 1.0, 2.0, 3.0, 4.0], [0, 1, 2, 0, 2])}[defect]
+    indptr = [0, len(data) - 2, len(data)]  # the last row holds two entries
+    X = sp.csr_matrix((np.array(data), np.array(indices), np.array(indptr)), shape=(2, 3))
+    before = X.indices.copy()
+    got = psgd.Dataset(X, [0, 1])
+    np.testing.assert_array_equal(got.X.toarray(), dense)
+    np.testing.assert_array_equal(got.X.indices, [1, 2, 0, 2])
+    np.testing.assert_array_equal(got.column_counts, [1, 1, 2])
+    np.testing.assert_array_equal(X.indices, before)  # the user's arrays are untouched
+
+
+@pytest.mark.kernel
+def test_invalid_csr_arrays_name_the_row():
+    X = sp.csr_matrix(np.eye(3))
+    bad = X.copy()
+    bad.data[2] = np.inf
+    with pytest.raises(psgd.DataError, match="row 2 holds a NaN or an infinity"):
+        psgd.Dataset(_unflagged(bad), np.ones(3))
+    bad = X.copy()
+    bad.indices[1] = 7
+    with pytest.raises(psgd.DataError, match="row 1 holds a column index outside 0..2"):
+        psgd.Dataset(sp.csr_matrix((bad.data, bad.indices, bad.indptr), shape=(3, 3)),
+                     np.ones(3))
+
+
+def test_column_counts_of_dense_and_problem_agree():
+    X = np.array([[0.0, 1.0], [2.0, 3.0], [0.0, 4.0]])
+    for data in (psgd.Dataset(X, [0, 1, 0]), psgd.Dataset(sp.csr_matrix(X), [0, 1, 0])):
+        np.testing.assert_array_equal(data.column_counts, [1, 3])
+        problem = psgd.Problem(data, loss="log_loss")
+        np.testing.assert_array_equal(problem.column_counts, [1, 3])
+
+
 def test_dense_becomes_c_contiguous_float():
     X = np.asfortranarray(np.arange(6).reshape(3, 2))
     data = psgd.Dataset(X, [0, 1, 0])
@@ -66,3 +123,26 @@ def test_with_n_features_widens_and_refuses_to_narrow():
     assert data.with_n_features(5).n_features == 5
     with pytest.raises(psgd.DataError, match="more than the 2 expected"):
         data.with_n_features(2)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("seed", range(25))
+def test_scan_csr_matches_a_numpy_reference(seed):
+    from parallel_sgd.data._csr_kernels import CANONICAL, STORED_ZERO, UNSORTED, scan_csr
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(1, 8)), int(rng.integers(1, 8))
+    indptr = np.concatenate([[0], np.cumsum(rng.integers(0, 5, n))]).astype(np.int32)
+    nnz = int(indptr[-1])
+    indices = rng.integers(0, d, nnz).astype(np.int32)
+    if seed % 2:  # sorted and unique rows, so that some scans are canonical
+        rows = [np.unique(indices[indptr[i]:indptr[i + 1]]) for i in range(n)]
+        indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int32)
+        indices = np.concatenate(rows).astype(np.int32) if rows else indices
+        nnz = int(indptr[-1])
+    data = rng.choice([0.0, 1.0, -2.5] if seed % 3 == 0 else [1.0, -2.5], nnz)
+    counts = np.zeros(d, np.int32)
+    status, row = scan_csr(indptr, indices, data, d, counts)
+    increasing = all(np.all(np.diff(indices[indptr[i]:indptr[i + 1]]) > 0) for i in range(n))
+    expected = STORED_ZERO if np.any(data == 0) else CANONICAL if increasing else UNSORTED
+    assert (status, row) == (expected, -1)
+    np.testing.assert_array_equal(counts, np.bincount(indices, minlength=d))

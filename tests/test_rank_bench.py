@@ -167,7 +167,7 @@ def test_ctrl_c_keeps_the_finished_rows(rank_files, tmp_path, capsys, monkeypatc
     (["--data", "{files}/train.svm", "--epochs", "0"], "needs --epochs >= 1 and --alpha > 0"),
     (["--data", "{files}/train.svm", "--alpha", "0"], "needs --epochs >= 1 and --alpha > 0"),
     (["--data", "{files}/train.svm", "--test", "no/such.svm"], "no such file: no/such.svm"),
-    (["--data", "no/such.svm"], "is neither a file nor a known dataset"),
+    (["--data", "no/such.svm"], "is neither a file, a folder nor a known dataset"),
     (["--data", "a9a"], "a9a is a binary dataset without qid: --task rank needs query ids "
                         "(ranking datasets: mq2008.fold1)"),
 ])

@@ -48,6 +48,9 @@ def _load_toml(path):
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
 
 
+VALUED_BOOLEANS = {"shuffle"}  # true/false are values of the option, not a flag
+
+
 def to_argv(options, where):
     """``{"l1-ratio": 0.5, "peers": True, "drivers": ["sync"]}`` as bench arguments."""
     argv = []
@@ -56,7 +59,9 @@ def to_argv(options, where):
         if option in NOT_IN_RUNS:
             raise ValueError(f"{where}: {key!r} cannot be set per run (each run writes to "
                              f"its own sub-folder of --out)")
-        if isinstance(value, bool):
+        if isinstance(value, bool) and option in VALUED_BOOLEANS:
+            argv += [f"--{option}", str(value).lower()]
+        elif isinstance(value, bool):
             argv += [f"--{option}"] if value else []
         elif isinstance(value, list):
             argv += [f"--{option}", ",".join(str(v) for v in value)]

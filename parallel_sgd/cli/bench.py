@@ -9,7 +9,7 @@ from ..benchmark.plots import describe
 from ..benchmark.progress import ProgressBars
 from ..benchmark.session import BenchRun, machine_description
 from ..benchmark.suite import read_suite
-from ..data import load_svmlight, make_sparse_classification
+from ..data import load, make_sparse_classification
 from ..drivers import DRIVERS, local_drivers
 from . import rank
 from .common import (
@@ -124,6 +124,8 @@ def bench_one(args, out, out_dir):
           f"{bench.optimum_s:.1f}s)", file=out)
     progress = ProgressBars(args.epochs, args.repeats, enabled=False if args.quiet else None)
     options = {"ray": {"address": args.address}} if args.address else {}
+    if args.shuffle is not True:  # SVRG takes passes in an order with uniform sampling only
+        options["svrg"] = {"sampling": "uniform"}
     try:
         comparison = bench.compare(drivers, on_row=progress.update, on_start=progress.start,
                                    repeats=args.repeats, peers=peers,
@@ -160,7 +162,7 @@ def _bench_data(args):
     else:
         data, source = load_data(args.data), args.data
     if args.test is not None:
-        test = load_svmlight(existing_file(args.test), n_features=data.n_features)
+        test = load(existing_file(args.test), n_features=data.n_features)
         return data, test, source
     train, test = data.split(test_size=0.2, random_state=args.seed)
     return train, test, source

@@ -5,7 +5,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..data import CATALOG, fetch, load_svmlight
+from ..data import CATALOG, fetch, load
 from ..model.problem import Problem
 
 EXIT_BAD_INPUT = 2
@@ -47,12 +47,12 @@ def names(kind, known):
 
 
 def load_data(spec, n_features=None):
-    """A Dataset from a catalog name or an svmlight file path."""
+    """A Dataset from a catalog name, an svmlight file, a folder of part files or a cache."""
     if spec in CATALOG:
         return fetch(spec)
     if os.path.exists(spec):
-        return load_svmlight(spec, n_features=n_features)
-    raise CliError(f"--data {spec!r} is neither a file nor a known dataset "
+        return load(spec, n_features=n_features)
+    raise CliError(f"--data {spec!r} is neither a file, a folder nor a known dataset "
                    f"(known: {', '.join(sorted(CATALOG))})")
 
 
@@ -101,13 +101,26 @@ def add_fit_args(p):
     p.add_argument("--optimizer", default="sgd")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=float, default=1.0)
+    p.add_argument("--shuffle", type=shuffle_choice, default=True,
+                   help="row order: true (a new permutation every epoch, the default), once "
+                        "(one permutation at set-up), blocks (cache-sized blocks of rows in a "
+                        "random order, shuffled within) or false (the stored order); SVRG "
+                        "takes the other orders with uniform sampling")
+
+
+def shuffle_choice(text):
+    """``--shuffle``'s value: True, "once", "blocks" or False."""
+    value = {"true": True, "false": False, "once": "once", "blocks": "blocks"}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected true, once, blocks or false, got {text!r}")
+    return value
 
 
 def fit_kwargs(args):
     """The ``psgd.fit`` options the arguments name."""
     return dict(n_workers=args.workers, n_epochs=args.epochs, batch_size=args.batch_size,
                 learning_rate=args.learning_rate, eta0=args.eta0, optimizer=args.optimizer,
-                random_state=args.seed, eval_every=args.eval_every)
+                random_state=args.seed, eval_every=args.eval_every, shuffle=args.shuffle)
 
 
 def problem_of(data, args):

@@ -7,7 +7,7 @@ import numpy as np
 from ..benchmark import rank_bench
 from ..benchmark.plots import describe, plot_convergence
 from ..benchmark.session import machine_description
-from ..data import CATALOG, fetch, load_svmlight
+from ..data import CATALOG, fetch, load
 from .common import EXIT_INTERRUPTED, CliError, existing_file, load_data
 
 # MQ2008 Fold1 train -> test; alpha and epochs as in tests/test_ranking.py
@@ -49,7 +49,7 @@ def rank_data(args):
         train = _with_qid(load_data(spec), spec)
     source = spec
     if args.test is not None:
-        test = load_svmlight(existing_file(args.test), n_features=train.n_features)
+        test = load(existing_file(args.test), n_features=train.n_features)
         return train, _with_qid(test, args.test), source
     train, test = train.split(test_size=0.2, random_state=args.seed)
     return train, test, f"{source} (20% of the queries held out)"

@@ -9,17 +9,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import DataError
+from ._csr_kernels import BAD_INDPTR, CANONICAL, NOT_FINITE, OUT_OF_RANGE, scan_csr
 
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
 def _first_bad_row(X):
-    """Index of the first row holding a NaN or an infinity, or None."""
-    if sp.issparse(X):
-        bad = np.flatnonzero(~np.isfinite(X.data))
-        if bad.size == 0:
-            return None
-        return int(np.searchsorted(X.indptr, bad[0], side="right") - 1)
+    """Index of the first row of a dense ``X`` holding a NaN or an infinity, or None."""
     bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
     return int(bad[0]) if bad.size else None
 
@@ -28,46 +24,75 @@ def _as_float_dtype(dtype):
     return dtype if dtype in FLOAT_DTYPES else np.dtype(np.float64)
 
 
+INT32_MAX = np.iinfo(np.int32).max
+
+
+def _scan(X):
+    """``(status, row, counts)`` of one pass of :func:`scan_csr` over ``X``."""
+    counts = np.zeros(X.shape[1], dtype=np.int32)  # nnz fits int32, checked before
+    status, row = scan_csr(X.indptr, X.indices, X.data, X.shape[1], counts)
+    if status == NOT_FINITE:
+        raise DataError(f"X row {row} holds a NaN or an infinity")
+    if status == OUT_OF_RANGE:
+        raise DataError(f"X row {row} holds a column index outside 0..{X.shape[1] - 1}")
+    if status == BAD_INDPTR:
+        raise DataError(f"X has an invalid CSR indptr (at row {row})")
+    return status, counts
+
+
+def canonical_csr(X, dtype=None):
+    """``X`` as a canonical int32 CSR matrix of ``dtype``, and its column counts.
+
+    One pass over the arrays decides whether they are already canonical (scipy's flag
+    is not trusted either way) and counts the columns; only a matrix that is not gets
+    copied and sorted. The user's arrays are shared, never modified.
+    """
+    X = sp.csr_matrix(X)  # also converts COO, CSC, csr_array; shares data if CSR
+    if X.ndim != 2:
+        raise DataError(f"X must be 2-D, got {X.ndim} dimensions")
+    target = np.dtype(dtype) if dtype is not None else _as_float_dtype(X.dtype)
+    if X.shape[1] > INT32_MAX or X.nnz > INT32_MAX:
+        raise DataError(f"X is too large for int32 CSR indices: shape {X.shape}, nnz {X.nnz}")
+    if X.dtype != target:
+        X = X.astype(target)
+    status, counts = _scan(X)
+    if status != CANONICAL:
+        X = X.copy()
+        X.sum_duplicates()
+        X.eliminate_zeros()
+        X.sort_indices()
+        counts = np.bincount(X.indices, minlength=X.shape[1]).astype(np.int32)
+    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
+        X = sp.csr_matrix((X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
+                          shape=X.shape)
+    X.has_canonical_format = True  # checked above: no second check by scipy
+    return X, counts
+
+
 def as_design_matrix(X, dtype=None):
     """Return ``X`` as a C-contiguous float array or a canonical CSR matrix.
 
     Copies only when the input is not already in that layout. Raises
     :class:`DataError` naming the first row that holds a NaN or an infinity.
     """
+    return _design_matrix(X, dtype)[0]
+
+
+def _design_matrix(X, dtype):
+    """``(X, column counts or None)`` for :func:`as_design_matrix` and :class:`Dataset`."""
     if sp.issparse(X):
-        X = sp.csr_matrix(X)  # also converts COO, CSC, csr_array; shares data if CSR
-        target = np.dtype(dtype) if dtype is not None else _as_float_dtype(X.dtype)
-        if X.dtype != target:
-            X = X.astype(target)
-        if X.ndim != 2:
-            raise DataError(f"X must be 2-D, got {X.ndim} dimensions")
-        canonical = (
-            X.has_canonical_format
-            and X.indices.dtype == np.int32
-            and X.indptr.dtype == np.int32
-            and (X.nnz == 0 or np.all(X.data != 0))
-        )
-        if not canonical:
-            X = X.copy()
-            X.sum_duplicates()
-            X.eliminate_zeros()
-            X.sort_indices()
-            if X.shape[1] > np.iinfo(np.int32).max or X.nnz > np.iinfo(np.int32).max:
-                raise DataError(f"X is too large for int32 CSR indices: shape {X.shape}, nnz {X.nnz}")
-            X.indices = X.indices.astype(np.int32, copy=False)
-            X.indptr = X.indptr.astype(np.int32, copy=False)
-    else:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise DataError(f"X must be 2-D, got an array of shape {X.shape}")
-        if X.dtype.kind not in "biuf":
-            raise DataError(f"X must be numeric, got dtype {X.dtype}")
-        target = np.dtype(dtype) if dtype is not None else _as_float_dtype(X.dtype)
-        X = np.ascontiguousarray(X, dtype=target)
+        return canonical_csr(X, dtype)
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise DataError(f"X must be 2-D, got an array of shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"X must be numeric, got dtype {X.dtype}")
+    target = np.dtype(dtype) if dtype is not None else _as_float_dtype(X.dtype)
+    X = np.ascontiguousarray(X, dtype=target)
     row = _first_bad_row(X)
     if row is not None:
         raise DataError(f"X row {row} holds a NaN or an infinity")
-    return X
+    return X, None
 
 
 def _as_vector(values, name, n_samples, dtype=None):
@@ -99,7 +124,7 @@ class Dataset:
     """
 
     def __init__(self, X, y, qid=None, sample_weight=None, dtype=None):
-        self.X = as_design_matrix(X, dtype=dtype)
+        self.X, self._column_counts = _design_matrix(X, dtype)
         n = self.X.shape[0]
         self.y = _as_vector(y, "y", n)
         self.qid = None if qid is None else _as_vector(qid, "qid", n, dtype=np.int64)
@@ -110,6 +135,25 @@ class Dataset:
                 row = int(np.flatnonzero(weights < 0)[0])
                 raise DataError(f"sample_weight must be non-negative; row {row} is {weights[row]}")
             self.sample_weight = weights
+
+    @classmethod
+    def from_checked(cls, X, y, qid=None, sample_weight=None, column_counts=None):
+        """A Dataset over arrays that are already checked and in the stored layout (a
+        cache this package wrote): nothing is copied or scanned."""
+        data = cls.__new__(cls)
+        data.X, data.y, data.qid, data.sample_weight = X, y, qid, sample_weight
+        data._column_counts = column_counts
+        if sp.issparse(X):
+            X.has_canonical_format = True
+        return data
+
+    @property
+    def column_counts(self):
+        """``d_j``: the number of rows where feature ``j`` is non-zero (int32), counted
+        for sparse data in the same pass that checks it."""
+        if self._column_counts is None:
+            self._column_counts = np.count_nonzero(self.X, axis=0).astype(np.int32)
+        return self._column_counts
 
     @property
     def n_samples(self):
@@ -150,6 +194,18 @@ class Dataset:
         pick = (lambda a: None if a is None else a[rows])
         return Dataset(self.X[rows], self.y[rows], qid=pick(self.qid),
                        sample_weight=pick(self.sample_weight))
+
+    def permuted(self, order):
+        """The rows in ``order`` (a permutation of all of them) as a new Dataset: the
+        column counts carry over, nothing is checked again."""
+        order = np.asarray(order)
+        pick = (lambda a: None if a is None else a[order])
+        X = self.X[order]
+        if sp.issparse(X) and (X.indices.dtype != np.int32 or X.indptr.dtype != np.int32):
+            return self.take(order)
+        return Dataset.from_checked(X, self.y[order], qid=pick(self.qid),
+                                    sample_weight=pick(self.sample_weight),
+                                    column_counts=self._column_counts)
 
     def astype(self, dtype):
         """This dataset with ``X`` converted to ``dtype`` (float32 or float64)."""

@@ -13,6 +13,7 @@ import gzip
 import math
 import os
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -219,6 +220,97 @@ def _trim(array, size):
     return array[:size].copy() if size < 0.75 * array.shape[0] else array[:size]
 
 
+class _Part:
+    """One parsed svmlight text: its CSR arrays with the raw (unshifted) indices."""
+
+    def __init__(self, source, n_features, zero_based, dtype):
+        self.name, buf = _read_bytes(source)
+        (labels, qids, indptr, indices, data), state = _parse_buffer(buf, self.name, n_features,
+                                                                     zero_based, dtype)
+        self.n_rows, self.nnz = int(state[_ROW]), int(state[_NNZ])
+        self.state = state
+        self.labels = _trim(labels, self.n_rows)
+        self.qids = qids[: self.n_rows]
+        self.indptr = indptr[: self.n_rows + 1]
+        self.indices, self.data = _trim(indices, self.nnz), _trim(data, self.nnz)
+        self.min_index, self.max_index = int(state[_MIN_INDEX]), int(state[_MAX_INDEX])
+
+
+def _parse_parts(sources, n_features, zero_based, dtype):
+    """The :class:`_Part` of every source, parsed on ``os.cpu_count()`` threads (the
+    kernels release the GIL), in the order given."""
+    if len(sources) == 1:
+        return [_Part(sources[0], n_features, zero_based, dtype)]
+    workers = min(len(sources), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda s: _Part(s, n_features, zero_based, dtype), sources))
+
+
+def _index_offset(parts, n_features, zero_based):
+    """What to subtract from the raw indices of all parts: 1 for one-based text, else 0.
+    With "auto" the parts are one-based unless one of them holds an index 0."""
+    if zero_based is not True and zero_based is not False and zero_based != "auto":
+        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
+    if zero_based != "auto":
+        return 0 if zero_based else 1  # the kernel already checked the bounds
+    indexed = [part for part in parts if part.max_index >= 0]
+    if indexed and min(part.min_index for part in indexed) > 0:
+        return 1
+    for part in parts:
+        if part.state[_LINE_AT_LIMIT]:
+            raise DataError(f"{part.name}: line {part.state[_LINE_AT_LIMIT]}: feature index "
+                            f"{n_features} exceeds n_features={n_features} (the data is "
+                            f"zero-based)")
+    return 0
+
+
+def _assemble(parts, n_features, zero_based, dtype, query_id):
+    """One :class:`Dataset` of the parts' rows, in order."""
+    offset = _index_offset(parts, n_features, zero_based)
+    shift = offset if zero_based == "auto" else 0  # explicit one-based: the kernel shifted
+    if n_features is None:
+        max_index = max(part.max_index for part in parts)  # raw, as written
+        n_features = max_index - offset + 1 if max_index >= 0 else 0
+    qid = _merged_qids(parts, query_id)
+    y = np.concatenate([part.labels for part in parts]) if len(parts) > 1 else parts[0].labels
+    if len(parts) == 1:
+        indices, data, indptr = parts[0].indices, parts[0].data, parts[0].indptr
+        if shift:
+            indices -= 1
+    else:
+        total = sum(part.nnz for part in parts)
+        if total > _INDEX_MAX:
+            raise DataError(f"the parts hold {total} values: too many for int32 CSR indices")
+        indices = np.concatenate([part.indices for part in parts])
+        if shift:
+            indices -= 1
+        data = np.concatenate([part.data for part in parts])
+        starts = np.cumsum([0] + [part.nnz for part in parts[:-1]])
+        indptr = np.concatenate([parts[0].indptr[:1]] + [part.indptr[1:] + start for part, start
+                                                         in zip(parts, starts)]).astype(np.int32)
+    X = sp.csr_matrix((data, indices, indptr), shape=(y.shape[0], int(n_features)))
+    return Dataset(X, y, qid=qid, dtype=dtype)
+
+
+def _merged_qids(parts, query_id):
+    """The qid column of all parts, None, or an error when only some lines have one."""
+    kept = [_qids(part.qids, part.state, part.n_rows, part.name, query_id) for part in parts]
+    with_qid = [part for part, q in zip(parts, kept) if q is not None]
+    if not with_qid:
+        return None
+    without = [part for part, q in zip(parts, kept) if q is None and part.n_rows]
+    if without:
+        raise DataError(f"{without[0].name}: no qid, but {with_qid[0].name} has them")
+    return np.concatenate([q if q is not None else np.zeros(0, np.int64) for q in kept])
+
+
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
 def load_svmlight(path, n_features=None, zero_based="auto", dtype=np.float64, query_id=None):
     """Load an svmlight / LIBSVM file into a :class:`Dataset`.
 
@@ -253,27 +345,24 @@ def load_svmlight(path, n_features=None, zero_based="auto", dtype=np.float64, qu
         duplicate or decreasing index, a NaN or infinite value or label, an
         index beyond ``n_features``, qid on some lines only.
     """
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    name, buf = _read_bytes(path)
-    (labels, qids, indptr, indices, data), state = _parse_buffer(buf, name, n_features,
-                                                                 zero_based, dtype)
-    n_rows, nnz = int(state[_ROW]), int(state[_NNZ])
-    min_index, max_index = int(state[_MIN_INDEX]), int(state[_MAX_INDEX])
-    indices, data = _trim(indices, nnz), _trim(data, nnz)
-    offset = 0 if zero_based in ("auto", True) else 1
-    if zero_based == "auto" and max_index >= 0:
-        if min_index > 0:
-            indices -= 1
-            offset = 1
-        elif state[_LINE_AT_LIMIT]:
-            raise DataError(f"{name}: line {state[_LINE_AT_LIMIT]}: feature index {n_features} "
-                            f"exceeds n_features={n_features} (the file is zero-based)")
-    width = (max_index - offset + 1 if max_index >= 0 else 0) if n_features is None else n_features
-    qid = _qids(qids[:n_rows], state, n_rows, name, query_id)
-    X = sp.csr_matrix((data, indices, indptr[: n_rows + 1]), shape=(n_rows, int(width)))
-    return Dataset(X, _trim(labels, n_rows), qid=qid, dtype=dtype)
+    return load_svmlight_parts([path], n_features, zero_based, dtype, query_id)
+
+
+def load_svmlight_parts(paths, n_features=None, zero_based="auto", dtype=np.float64,
+                        query_id=None):
+    """Load several svmlight files as one :class:`Dataset`, their rows in the order given.
+
+    The files are parsed in parallel, one thread each (up to the number of cores),
+    and must agree: "auto" reads all of them as one-based unless one holds an
+    index 0, and qid must be on every line of every file or on none. Options and
+    errors as in :func:`load_svmlight`.
+    """
+    dtype = _check_dtype(dtype)
+    if not paths:
+        raise DataError("no svmlight files to load")
+    _index_options(zero_based, n_features)  # checks the options before any parsing
+    parts = _parse_parts(list(paths), n_features, zero_based, dtype)
+    return _assemble(parts, n_features, zero_based, dtype, query_id)
 
 
 def _qids(qids, state, n_rows, name, query_id):

@@ -12,6 +12,7 @@ from ..model.schedules import make_schedule
 from ..trace import Trace
 from . import hogwild, multinomial, multinomial_svrg, ranking, ray_ps, svrg, sync
 from .common import Result, positive_int, positive_number
+from .orders import check_shuffle, permuted_once
 
 # ray_ps imports Ray only when a fit runs
 DRIVERS = {"sync": sync.run, "hogwild": hogwild.run, "svrg": svrg.run, "ray": ray_ps.run}
@@ -28,7 +29,7 @@ def local_drivers():
 def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         learning_rate=None, eta0=None, optimizer="sgd", random_state=0, eval_every=1.0,
         optimum=None, test=None, callback=None, coef_init=None, intercept_init=None,
-        **driver_options):
+        shuffle=True, **driver_options):
     """Minimize ``problem``'s objective with stochastic gradient steps.
 
     Parameters
@@ -70,6 +71,13 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         ``sgd``, ``momentum``, ``adagrad``, ``rmsprop`` or ``adam``.
     random_state : int
         Seed of the data order.
+    shuffle : {True, "once", "blocks", False}
+        The order rows are visited in (:mod:`parallel_sgd.drivers.orders`): a fresh
+        permutation every epoch; one physical permutation at set-up, then that order;
+        a random order of cache-sized blocks of consecutive rows, shuffled within each
+        block; or the stored order. SVRG draws its rows at random (``True``) and takes
+        the others with ``sampling="uniform"``, as passes without replacement; SVM-Rank
+        draws pairs at random and takes ``True`` only.
     eval_every : float
         Epochs between checkpoints (the trace always gets a row at the end).
     optimum : Optimum or float, optional
@@ -98,20 +106,25 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
                               "the number of rows")
     eval_every = positive_number("eval_every", eval_every)
     check_driver_options(driver, run, driver_options)
+    shuffle = check_shuffle(shuffle)
     rule = get_optimizer(optimizer)
     schedule = _schedule(driver, learning_rate, eta0, problem)
     if schedule is not None:
         warn_about_large_first_step(schedule, problem)
+    if shuffle == "once" and not isinstance(problem, RankingProblem):
+        # set-up, off the solver clock; the trace evaluates the permuted rows too (the
+        # Hogwild! checkpoints hand it margins in their order)
+        problem = permuted_once(problem, random_state)
     trace = Trace(problem, driver, n_workers, optimum=optimum, test=test, callback=callback)
     with deferred_interrupts():  # Ctrl-C stops the fit between kernel calls
         result = run(problem, n_workers=n_workers, n_epochs=n_epochs, batch_size=batch_size,
                      schedule=schedule, rule=rule, random_state=random_state,
                      eval_every=eval_every, trace=trace, coef_init=coef_init,
-                     intercept_init=intercept_init, **driver_options)
+                     intercept_init=intercept_init, shuffle=shuffle, **driver_options)
     config = dict(driver=driver, n_workers=n_workers, n_epochs=n_epochs,
                   batch_size=batch_size, learning_rate=schedule.name if schedule else "constant",
                   eta0=schedule.eta0 if schedule else None, optimizer=rule.name,
-                  random_state=random_state)
+                  random_state=random_state, shuffle=shuffle)
     config.update(result.config)  # what the driver chose itself (e.g. SVRG's step)
     result.config = config
     return result
@@ -134,7 +147,7 @@ def _schedule(driver, learning_rate, eta0, problem):
 
 
 COMMON = {"problem", "n_workers", "n_epochs", "batch_size", "schedule", "rule", "random_state",
-          "eval_every", "trace", "coef_init", "intercept_init"}
+          "eval_every", "trace", "coef_init", "intercept_init", "shuffle"}
 
 
 def check_driver_options(driver, run, options):

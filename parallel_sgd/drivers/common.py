@@ -9,6 +9,7 @@ import numpy as np
 from .._interrupts import raise_if_interrupted
 from ..errors import DivergenceError
 from ..trace import checkpoint_epochs
+from .orders import block_rows, draw_order
 
 
 @dataclass
@@ -67,8 +68,8 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
                  random_state, shuffle=True, batch_size=1, first_step=0, epoch_end=None):
     """The loop every SGD-family driver shares: epochs, checkpoints, divergence checks.
 
-    Each epoch draws a permutation of the rows (or keeps their order, or, with
-    ``shuffle=None``, leaves the order to ``run_steps``, which then gets
+    Each epoch draws its row order (:func:`.orders.draw_order`; with
+    ``shuffle=None`` it leaves the order to ``run_steps``, which then gets
     ``rows=None``) and the step sizes of its steps; ``run_steps(rows, etas,
     first_step)`` runs the steps that fall before the next checkpoint
     (``len(etas)`` of them, ``batch_size`` rows each) and returns how many it
@@ -85,12 +86,13 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
     step = examples = 0
     trace.record(*state.weights(), epoch=0, n_updates=0, n_grad_evals=0)
     epoch, position, order, etas = 0, 0, None, None
+    block = block_rows(problem) if shuffle == "blocks" else 1
     for mark in checkpoint_epochs(n_epochs, eval_every):
         goal = int(round(mark * steps_per_epoch))
         with trace.clock:
             while step < goal:
                 if etas is None:
-                    order = draw_order(rng, n, shuffle)
+                    order = draw_order(rng, n, shuffle, block)
                     t = first_step + step
                     etas = schedule(np.arange(t, t + steps_per_epoch), epoch)
                 end = min(steps_per_epoch, position + goal - step)
@@ -116,14 +118,6 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
             break
     state.check_finite("at the end of training")
     return Result(*state.weights(), trace.rows, driver=trace.driver)
-
-
-def draw_order(rng, n, shuffle):
-    """An epoch's row order: a fresh permutation, the stored order, or None (``shuffle=None``:
-    the driver's workers draw their own)."""
-    if shuffle is None:
-        return None
-    return rng.permutation(n) if shuffle else np.arange(n)
 
 
 def positive_int(name, value, upper=None, upper_name=None):

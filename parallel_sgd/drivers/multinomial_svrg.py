@@ -18,6 +18,7 @@ from ..kernels.linalg import data_arrays
 from ..kernels.multiclass import rmatmul
 from ..kernels.multiclass_svrg import multiclass_inner_l2, multiclass_svrg_weights
 from .common import Result, check_plain_steps, numba_threads, positive_int
+from .orders import RowStream
 from .state import MultinomialState, kernel_rows
 from .svrg_loop import PassCounter, default_steps, outer_loops, warm_up
 
@@ -76,12 +77,15 @@ class SoftmaxSVRG:
 
 
 def run_svrg(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state,
-             eval_every, trace, coef_init=None, intercept_init=None, inner_steps=None):
+             eval_every, trace, coef_init=None, intercept_init=None, inner_steps=None,
+             shuffle=True):
     """Train a softmax multinomial problem with SVRG; see :func:`parallel_sgd.fit`.
 
     ``schedule`` is None (the default steps) or a constant schedule whose ``eta0``
     is the weights' step (the intercepts' is scaled alike); ``inner_steps`` per
-    outer loop, default ``n``; ``n_workers`` threads compute the snapshots.
+    outer loop, default ``n``; ``n_workers`` threads compute the snapshots. Rows are
+    drawn uniformly at random (``shuffle=True``) or taken in passes in another order
+    (:mod:`.orders`).
     """
     check_problem(problem, batch_size, rule)
     n, d, K = problem.n_samples, problem.n_features, problem.n_classes
@@ -97,5 +101,7 @@ def run_svrg(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random
     trace.record(W, b, epoch=0, n_updates=0, n_grad_evals=0)
     with numba_threads(n_workers):
         warm_up(solver, W, b)
-        W, b = outer_loops(solver, counter, trace, W, b, lambda: rng.integers(0, n, m))
+        stream = None if shuffle is True else RowStream(rng, problem, shuffle)
+        draw = (lambda: rng.integers(0, n, m)) if stream is None else (lambda: stream.take(m))
+        W, b = outer_loops(solver, counter, trace, W, b, draw)
     return Result(W, b, trace.rows, driver=trace.driver, config=chosen)

@@ -57,14 +57,20 @@ def check_options(problem, n_workers, batch_size, rule, intercept_init):
 
 
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
-        trace, coef_init=None, intercept_init=None, average=False):
+        trace, coef_init=None, intercept_init=None, average=False, shuffle=True):
     """Train SVM-Rank; see :func:`parallel_sgd.fit` for the common arguments.
+
+    Its steps are on pairs of rows drawn at random within queries, so there is no
+    row order to choose: ``shuffle`` must be True.
 
     Driver option: ``average`` as for the sync driver (True, or the 1-based step the
     average of the iterates starts at). ``Result.state`` holds the model state and
     its step count.
     """
     check_options(problem, n_workers, batch_size, rule, intercept_init)
+    if shuffle is not True:
+        raise ValueError(f"SVM-Rank draws pairs of rows at random within queries: shuffle "
+                         f"must be True, got {shuffle!r}")
     start = average_start(average)
     state = ModelState(problem.n_features, problem.data.dtype, rule, coef_init, 0.0)
     if start is not None:

@@ -38,6 +38,7 @@ from ..kernels.sampling import alias_draws, alias_table
 from ..kernels.sgd import sgd_epoch
 from ..model.optimizers import sgd
 from .common import Result, numba_threads, positive_int
+from .orders import RowStream
 from .split_layout import SplitLayout, default_replica_features
 from .state import ModelState, kernel_rows, sgd_config
 from .svrg_loop import PassCounter, default_steps, outer_loops, sampling_ratios, warm_up
@@ -72,6 +73,15 @@ def check_problem(problem, batch_size, rule, variant, sampling, inner_steps_opti
     check_choice("sampling", sampling, SAMPLING)
     if inner_steps_option is not None:
         positive_int("inner_steps", inner_steps_option)
+
+
+def check_svrg_shuffle(shuffle, sampling):
+    """SVRG's rows come from random draws (``shuffle=True``) or, uniformly weighted only,
+    from passes in another order: rows drawn by smoothness have no pass to take."""
+    if shuffle is not True and sampling != "uniform":
+        raise ValueError(f"driver 'svrg' with shuffle={shuffle!r} takes its rows in passes "
+                         f"without replacement, which needs sampling='uniform' (rows drawn by "
+                         f"smoothness are drawn at random: shuffle=True)")
 
 
 class Snapshot:
@@ -285,7 +295,7 @@ class AsyncInnerLoop(_InnerLoop):
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
         trace, coef_init=None, intercept_init=None, inner_steps=None, variant="last",
         sampling="smoothness", warm_start=False, intercept_rate=1.0, merge_every=None,
-        replica_features=None):
+        replica_features=None, shuffle=True):
     """Train with SVRG; see :func:`parallel_sgd.fit` for the common arguments.
 
     ``schedule`` is None (the default steps, :func:`default_steps`) or a constant
@@ -298,9 +308,12 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     (with ``n_workers > 1``: steps between a worker's merges, as for Hogwild!),
     ``replica_features`` (with ``n_workers > 1`` and no L1: how many of the most
     frequent features a worker keeps private, the others written in place; default
-    chosen from the problem as for Hogwild!).
+    chosen from the problem as for Hogwild!). ``shuffle=True`` draws the inner loop's
+    rows at random with replacement (by ``sampling``); with ``sampling="uniform"`` the
+    other orders (:mod:`.orders`) take them in passes without replacement instead.
     """
     check_problem(problem, batch_size, rule, variant, sampling, inner_steps)
+    check_svrg_shuffle(shuffle, sampling)
     if merge_every is not None:
         positive_int("merge_every", merge_every)
     check_replica_features(replica_features)
@@ -324,8 +337,12 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     rng = np.random.default_rng(random_state)
     table = None if probabilities is None else alias_table(probabilities)
 
+    stream = None if shuffle is True else RowStream(rng, problem, shuffle)
+
     def draw_rows():
         length = m if variant == "last" else int(rng.integers(1, m + 1))
+        if stream is not None:
+            return stream.take(length)
         if table is None:
             return rng.integers(0, n, length)
         return alias_draws(rng, *table, np.empty(length, dtype=np.int64))

@@ -36,6 +36,7 @@ from ..kernels.hogwild import new_replica, replica_serve
 from ..kernels.rules import SGD
 from ..kernels.split_replica import MIN_FACTOR, fold_scale, settle_head_l1
 from .common import train_epochs
+from .orders import reshuffle_code
 from .split_layout import SplitLayout, default_replica_features
 from .state import kernel_rows, sgd_config
 
@@ -112,8 +113,9 @@ class Workers:
 
     Worker ``w`` owns the rows at epoch positions ``p % n_workers == w`` (a random
     assignment drawn once from ``random_state``, or the stored order with
-    ``shuffle=False``), and reshuffles them at the start of every epoch, inside its
-    kernel, with its own generator (``rngs``, from ``SeedSequence(random_state).spawn``),
+    ``shuffle=False`` or ``"once"``; with ``"blocks"``, a contiguous stretch of as many
+    rows), and reshuffles them (``True``: all; ``"blocks"``: in blocks, :mod:`.orders`)
+    at the start of every epoch, inside its kernel, with its own generator (``rngs``, from ``SeedSequence(random_state).spawn``),
     so no permutation is drawn centrally.
     The epoch's step sizes are dealt out the same way: position ``p`` of the epoch
     is worker ``p % n_workers``'s step ``p // n_workers``.
@@ -154,12 +156,16 @@ class Workers:
         self.n = n = problem.n_samples
         root, *self.streams = np.random.SeedSequence(random_state).spawn(n_workers + 1)
         self.rngs = [np.random.default_rng(stream) for stream in self.streams]
-        assignment = np.random.default_rng(root).permutation(n) if shuffle else np.arange(n)
-        self.orders = np.concatenate([assignment[w::n_workers] for w in range(n_workers)])
         self.offsets = np.concatenate([[0], np.cumsum(
             [len(range(w, n, n_workers)) for w in range(n_workers)])])
+        if shuffle == "blocks":  # a contiguous stretch each, shuffled in blocks
+            self.orders = np.arange(n)
+        else:
+            assignment = (np.random.default_rng(root).permutation(n) if shuffle is True
+                          else np.arange(n))
+            self.orders = np.concatenate([assignment[w::n_workers] for w in range(n_workers)])
         self.etas = np.zeros(n)
-        self.shuffle = shuffle
+        self.reshuffle = reshuffle_code(shuffle, problem)
         # a checkpoint's (w, b) and the margins the workers compute from it
         self.probe = Probe(np.zeros(problem.n_features + 1), np.zeros(n))
 
@@ -189,7 +195,7 @@ class Workers:
             a, b = (position - w + k - 1) // k, (end - w + k - 1) // k
             self.etas[self.offsets[w] + a:self.offsets[w] + b] = etas[(w - position) % k::k]
             plans.append((a, b, (first_step - position) // k + a,
-                          self.shuffle and position == 0))
+                          self.reshuffle if position == 0 else 0))
         return plans
 
     def calls(self, etas):

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..data.dataset import Dataset, as_design_matrix
 from ..drivers import DRIVERS, fit
+from ..drivers.orders import check_shuffle
 from ..errors import check_choice
 from ..maths.losses import get_loss
 from ..maths.penalties import Penalty
@@ -160,6 +161,7 @@ class BaseSGD(BaseEstimator):
         _int_at_least("n_iter_no_change", self.n_iter_no_change, 1)
         _int_at_least("n_workers", self.n_workers, 1)
         _int_at_least("batch_size", self.batch_size, 1)
+        check_shuffle(self.shuffle)
         if self.tol is not None and not (np.isfinite(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be None or a number >= 0, got {self.tol!r}")
         if self.eta0 is not None and not (np.isfinite(self.eta0) and self.eta0 > 0):
@@ -237,6 +239,12 @@ class BaseSGD(BaseEstimator):
         on ``n_workers`` threads, one thread each (the kernels release the GIL); with
         another driver, one after the other, each on ``n_workers`` workers. Returns the
         list of :class:`Result`."""
+        if options.get("shuffle") == "once" and len(problems) > 1:
+            # one physical permutation for every one-vs-rest problem, not one each
+            order = np.random.default_rng(seeds[0]).permutation(problems[0].n_samples)
+            data = problems[0].data.permuted(order)
+            problems = [p.with_rows_permuted(order, data=data) for p in problems]
+            options = dict(options, shuffle=False)
         jobs = list(zip(problems, seeds, starts))
         if options["driver"] != "sync" or len(jobs) == 1 or self.n_workers == 1:
             return [self._train_one(*job, options, self.n_workers) for job in jobs]

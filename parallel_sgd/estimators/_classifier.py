@@ -49,8 +49,10 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         below ``best - tol`` for ``n_iter_no_change`` epochs in a row (None: run
         ``max_iter`` epochs). The objective is evaluated exactly, with the solver
         clock paused.
-    shuffle : bool
-        Draw a new row order every epoch.
+    shuffle : {True, "once", "blocks", False}
+        The row order (:mod:`parallel_sgd.drivers.orders`): a new permutation every
+        epoch; one permutation at set-up, then that order; a random order of
+        cache-sized blocks of rows, shuffled within each; or the stored order.
     learning_rate : {"optimal", "constant", "inverse", "inverse_sqrt", "exponential"}
         See :mod:`parallel_sgd.model.schedules`.
     eta0 : float or None

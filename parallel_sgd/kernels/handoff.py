@@ -26,6 +26,7 @@ import numpy as np
 
 from .._jit import jit
 from .atomics import acquire_load, release_store, spin_pause, yield_cpu
+from .orders import shuffle_blocks
 
 LINE = 16  # int64 slots per line: 128 bytes, two cache lines (adjacent-line prefetch)
 GO, DONE, COUNT, START, END, T_START, RESHUFFLE, KIND = 0, 0, 1, 2, 3, 4, 5, 6
@@ -73,7 +74,9 @@ def line(worker):
 
 
 def write_plan(sync, worker, start, end, t_start, reshuffle, kind=STEPS):
-    """The leader's part: worker ``worker``'s next call (before :func:`publish`)."""
+    """The leader's part: worker ``worker``'s next call (before :func:`publish`);
+    ``reshuffle`` is 0 (keep the rows' order), 1 (shuffle them) or the block size of
+    the "blocks" order, applied before the call's steps."""
     at = line(worker)
     sync[at + START], sync[at + END] = start, end
     sync[at + T_START], sync[at + RESHUFFLE], sync[at + KIND] = t_start, int(reshuffle), kind
@@ -83,16 +86,6 @@ def write_plan(sync, worker, start, end, t_start, reshuffle, kind=STEPS):
 def publish(sync, generation):
     """Release generation ``generation``: every plan written before is visible to it."""
     release_store(sync, GO, generation)
-
-
-@jit
-def shuffle(rng, rows):
-    """Fisher-Yates shuffle of ``rows`` in place with the NumPy Generator ``rng``,
-    drawing ``floor(u (i + 1))`` from one double per element (bias below 2^-52),
-    which is faster than ``Generator.shuffle`` (BENCHMARKS.md, Hogwild!)."""
-    for i in range(rows.shape[0] - 1, 0, -1):
-        j = int(rng.random() * (i + 1))
-        rows[i], rows[j] = rows[j], rows[i]
 
 
 @jit
@@ -109,8 +102,8 @@ def next_job(channel, shard):
         if generation == STOP:
             break
         if generation != last:
-            if sync[at + RESHUFFLE]:
-                shuffle(shard.rng, shard.rows)
+            if sync[at + RESHUFFLE] > 0:  # 1: every row; more: blocks of that many
+                shuffle_blocks(shard.rng, shard.rows, sync[at + RESHUFFLE])
             return (generation, sync[at + KIND], sync[at + START], sync[at + END],
                     sync[at + T_START])
         relax(attempt)

@@ -7,6 +7,7 @@ This is scikit-learn's SGD convention: ``alpha`` means the same thing in both,
 and liblinear's ``C`` is ``1/(n*alpha)``. The intercept is never penalized.
 Binary labels may be any two values; they become -1 (the smaller) and +1 inside.
 """
+import copy
 import hashlib
 from functools import cached_property
 
@@ -78,6 +79,19 @@ class LinearProblem:
         X, indices, indptr = data_arrays(self.data.X)
         return row_norms_sq(X, indices, indptr, np.empty(self.n_samples))
 
+    ROW_CONSTANTS = ("row_norms_sq", "fingerprint")  # cached properties that follow rows
+
+    def with_rows_permuted(self, order, data=None):
+        """This problem on its rows in ``order`` (a permutation of all of them): the same
+        objective and optimum, the data stored in that order (``shuffle="once"``);
+        ``data``, if given, is ``self.data.permuted(order)`` already."""
+        other = copy.copy(self)
+        other.data = self.data.permuted(order) if data is None else data
+        other.y = self.y[order]
+        for name in self.ROW_CONSTANTS:
+            other.__dict__.pop(name, None)
+        return other
+
     def _design(self, X):
         """The matrix ``X`` stands for (a Dataset's; None: the training rows), after
         checking its width."""
@@ -145,10 +159,7 @@ class Problem(LinearProblem):
     @cached_property
     def column_counts(self):
         """``d_j``: the number of rows where feature ``j`` is non-zero."""
-        X = self.data.X
-        if self.data.is_sparse:
-            return np.bincount(X.indices, minlength=self.n_features)
-        return np.count_nonzero(X, axis=0)
+        return self.data.column_counts
 
     @cached_property
     def penalty_weights(self):

@@ -20,6 +20,7 @@ from ...errors import DivergenceError
 from ...model.optimizers import sgd
 from ...trace import checkpoint_epochs
 from ..common import Result, check_progress, divergence_error
+from ..orders import block_rows
 from ..state import ModelState, sgd_config
 from ..team import merge_shares
 from . import session
@@ -33,7 +34,7 @@ from .worker import WorkerSpec
 def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_state, eval_every,
         trace, coef_init=None, intercept_init=None, intercept_rate=1.0, mode="sync",
         staleness=None, n_servers=1, local_steps=None, address=None, data=None, cluster=None,
-        checkpoint_dir=None, checkpoint_every=None, max_restarts=None):
+        checkpoint_dir=None, checkpoint_every=None, max_restarts=None, shuffle=True):
     """Train with the Ray parameter server; see :func:`parallel_sgd.fit` for the arguments.
 
     Driver options
@@ -51,7 +52,8 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
         None (a Ray already initialized here, else a local one), ``"auto"``,
         ``"host:port"`` or ``"ray://host:10001"``.
     data : str
-        A catalog name or an svmlight path every worker loads itself (a shared
+        A catalog name, an svmlight file, a part folder or a cache every worker
+        loads itself (a shared
         volume on a cluster) instead of receiving the problem's data through the
         object store; it must hold the problem's rows.
     cluster : ClusterSettings
@@ -69,12 +71,16 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
                                  checkpoint_every=checkpoint_every, max_restarts=max_restarts)
     config = PSConfig(mode, staleness, n_servers, local_steps)
     _check_problem(problem, n_workers, batch_size, data)
+    if data is not None and shuffle == "once":
+        raise ValueError("shuffle='once' permutes the problem's rows, and workers that load "
+                         "data themselves read them in the file's order: use shuffle='blocks' "
+                         "or False with data")
     d = problem.n_features
     key_ranges(d + 1, config.n_servers)  # checks n_servers before Ray starts
     model0 = _initial_model(d, coef_init, intercept_init)
     ray = session.connect(settings.address, settings.num_cpus)
 
-    shards, seeds = deal_rows(problem.n_samples, n_workers, random_state)
+    shards, seeds = deal_rows(problem.n_samples, n_workers, random_state, shuffle)
     shard_steps = [-(-len(s) // batch_size) for s in shards]
     steps_per_pass = sum(shard_steps)
     local = config.local_steps or default_local_steps(
@@ -88,7 +94,8 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
     try:
         servers, workers = _start_actors(ray, actors, run_id, problem, data, rule, schedule,
                                          settings, config, batch_size, shards, seeds,
-                                         intercept_rate, model0, folder, steps_per_pass)
+                                         intercept_rate, model0, folder, steps_per_pass,
+                                         shuffle)
         ray.get([w.warm_up.remote() for w in workers])  # load shards and compile, clock stopped
         rounds = RoundRunner(ray, workers, servers, plan, shard_steps, config.bound,
                              settings.max_restarts, d)
@@ -113,7 +120,8 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
 
 
 def _start_actors(ray, actors, run_id, problem, data, rule, schedule, settings, config,
-                  batch_size, shards, seeds, intercept_rate, model0, folder, steps_per_pass):
+                  batch_size, shards, seeds, intercept_rate, model0, folder, steps_per_pass,
+                  shuffle):
     """Start the servers, the inputs holder and the workers (appended to ``actors`` as they
     start, so the caller kills them whatever happens); returns ``(servers, workers)``.
     Worker ``w`` trains rows ``shards[w]`` with shuffling stream ``seeds[w]``."""
@@ -134,7 +142,8 @@ def _start_actors(ray, actors, run_id, problem, data, rule, schedule, settings, 
     specs = [[ray.put(WorkerSpec(
         w, n_workers, problem.n_samples, shards[w], seeds[w], problem_args, kernel_args,
         rule.n_slots, batch_size, schedule, steps_per_pass, tuple(ranges), shares,
-        state_share))] for w in range(n_workers)]
+        state_share, shuffle, block_rows(problem) if shuffle == "blocks" else 1))]
+        for w in range(n_workers)]
     source = [data if data is not None else ray.put(problem.data)]
     actors.append(start_inputs(run_id, specs, source))
     workers = [start_worker(settings, run_id, w, len(servers), d) for w in range(n_workers)]
@@ -250,16 +259,19 @@ def push_shares(problem, rule, n_workers):
     return shares, 1.0 if rule.state_is_sum else 1.0 / n_workers
 
 
-def deal_rows(n, n_workers, random_state):
+def deal_rows(n, n_workers, random_state, shuffle=True):
     """Each worker's rows and the seed of its shuffling stream.
 
     One worker gets all rows in order and the seed ``random_state`` itself (the sync
     driver's order); several get ``p % k == w`` of a random assignment and streams
-    spawned from ``random_state``, as in the Hogwild driver.
+    spawned from ``random_state``, as in the Hogwild driver, or, with an order other
+    than ``shuffle=True``, a contiguous stretch of rows each.
     """
     if n_workers == 1:
         return [np.arange(n)], [random_state]
     root, *streams = np.random.SeedSequence(random_state).spawn(n_workers + 1)
+    if shuffle is not True:
+        return np.array_split(np.arange(n), n_workers), streams
     assignment = np.random.default_rng(root).permutation(n)
     return [np.sort(assignment[w::n_workers]) for w in range(n_workers)], streams
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...data import Dataset, fetch, load_svmlight
+from ...data import Dataset, fetch, load
 from ...data.catalog import CATALOG
 from ...errors import DivergenceError
 from ...kernels.args import L1_TOTAL, SCALE, LinearModel, Rows
@@ -33,6 +33,7 @@ from ...kernels.rules import SGD
 from ...kernels.sgd import sgd_epoch
 from ...maths.penalties import flush_cumulative_l1
 from ...model.problem import Problem
+from ..orders import draw_order
 from .server import Push
 
 
@@ -54,6 +55,8 @@ class WorkerSpec:
     ranges: tuple              # the servers' key ranges
     shares: np.ndarray = None  # (d + 1,) weight of each key's change in a push (None: 1)
     state_share: float = 1.0   # weight of the rule state's changes
+    shuffle: object = True     # the epoch order of its rows (drivers.orders)
+    block: int = 1             # rows per block of the "blocks" order
 
 
 @dataclass
@@ -75,7 +78,7 @@ def load_data(source, n_features):
     if isinstance(source, Dataset):
         return source
     if isinstance(source, str):
-        data = fetch(source) if source in CATALOG else load_svmlight(source, n_features=n_features)
+        data = fetch(source) if source in CATALOG else load(source, n_features=n_features)
         return data.with_n_features(n_features)
     raise TypeError(f"data must be a Dataset, a catalog name or a path, got {type(source).__name__}")
 
@@ -128,13 +131,14 @@ class Worker:
     def epoch_plan(self, epoch):
         """``(order, etas)`` of ``epoch``: local row ids and the steps' sizes.
 
-        Drawn from the worker's own stream, one permutation per epoch in sequence; a
+        Drawn from the worker's own stream, one order per epoch in sequence; a
         restarted worker (fresh constructor) replays the stream up to ``epoch``.
         """
         if epoch < self._epoch or self._rng is None:
             self._rng, self._epoch = np.random.default_rng(self.spec.seed), -1
         while self._epoch < epoch:
-            self._order = self._rng.permutation(self.n_rows)
+            self._order = draw_order(self._rng, self.n_rows, self.spec.shuffle,
+                                     self.spec.block)
             self._epoch += 1
         if self._etas is None or self._etas[0] != epoch:
             spec = self.spec
