@@ -57,8 +57,10 @@ def optimum_value(optimum):
 class Trace:
     """Builds trace rows for one run; evaluation happens with the solver clock stopped."""
 
-    def __init__(self, problem, driver, n_workers, optimum=None, test=None, callback=None):
+    def __init__(self, problem, driver, n_workers, optimum=None, test=None, callback=None,
+                 evaluate=True):
         self.problem = problem
+        self.evaluate = evaluate  # False: rows without the objective (None), no pass
         self.driver = driver
         self.n_workers = n_workers
         self.p_star = optimum_value(optimum)
@@ -78,7 +80,9 @@ class Trace:
         raise_if_interrupted()
         was_running = self.clock.running
         self.clock.stop()
-        if self.margins is None:
+        if not self.evaluate:
+            objective = None
+        elif self.margins is None:
             objective = self.problem.objective(w, b)
         else:
             objective = self.problem.objective(w, b, margins=self.margins(w, b))
@@ -94,11 +98,11 @@ class Trace:
             "relative_suboptimality": math.nan,
             "test_metric": math.nan,
         }
-        if self.p_star is not None:
+        if self.p_star is not None and objective is not None:
             gap = objective - self.p_star
             row["suboptimality"] = gap
             row["relative_suboptimality"] = gap / max(abs(self.p_star), np.finfo(float).tiny)
-        if self.test is not None:
+        if self.test is not None and self.evaluate:
             row["test_metric"] = self.problem.metric(w, b, self.test)
         row.update(extra)
         self.rows.append(row)

@@ -140,9 +140,20 @@ def test_scan_csr_matches_a_numpy_reference(seed):
         indices = np.concatenate(rows).astype(np.int32) if rows else indices
         nnz = int(indptr[-1])
     data = rng.choice([0.0, 1.0, -2.5] if seed % 3 == 0 else [1.0, -2.5], nnz)
-    counts = np.zeros(d, np.int32)
-    status, row = scan_csr(indptr, indices, data, d, counts)
+    norms = np.full(n, np.nan)
+    status, row = scan_csr(indptr, indices, data, d, norms)
     increasing = all(np.all(np.diff(indices[indptr[i]:indptr[i + 1]]) > 0) for i in range(n))
     expected = STORED_ZERO if np.any(data == 0) else CANONICAL if increasing else UNSORTED
     assert (status, row) == (expected, -1)
-    np.testing.assert_array_equal(counts, np.bincount(indices, minlength=d))
+    squares = [np.sum(data[indptr[i]:indptr[i + 1]] ** 2) for i in range(n)]
+    np.testing.assert_allclose(norms, squares, rtol=1e-15)
+
+
+def test_row_norms_come_from_the_scan_and_match_a_pass():
+    X = sp.random(40, 30, density=0.2, format="csr", random_state=4)
+    data = psgd.Dataset(_unflagged(X), np.ones(40))
+    assert data.scanned_row_norms is not None
+    expected = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    np.testing.assert_allclose(psgd.Problem(data, "squared_error").row_norms_sq, expected)
+    fixed = psgd.Dataset(X.tocoo(), np.ones(40))  # made canonical: norms from a pass
+    np.testing.assert_allclose(psgd.Problem(fixed, "squared_error").row_norms_sq, expected)

@@ -131,3 +131,16 @@ def test_penalty_weights_and_smoothness():
     np.testing.assert_allclose(problem.penalty_weights, [1.5, 1.0, 1.5])
     assert problem.max_smoothness == pytest.approx(0.25 * (9 + 1) + 0.1)
     assert problem.fingerprint != psgd.Problem(problem.data, "hinge", alpha=0.1).fingerprint
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "hinge", "squared_error"])
+def test_objective_at_zero_weights_needs_no_pass_but_agrees(loss):
+    data = psgd.make_sparse_classification(n_samples=80, n_features=20, nnz_per_row=4,
+                                           random_state=1)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, 80)
+    problem = psgd.Problem(psgd.Dataset(data.X, data.y, sample_weight=weights), loss,
+                           alpha=0.1)
+    w = np.zeros(20)
+    margins = problem.decision_function(w, 0.7)
+    assert problem.objective(w, 0.7) == pytest.approx(
+        problem.objective(w, 0.7, margins=margins), rel=1e-15)

@@ -175,3 +175,14 @@ def test_bad_configuration(kwargs, match):
 def test_problem_must_be_a_problem():
     with pytest.raises(TypeError, match="psgd.Problem"):
         psgd.fit("a9a")
+
+
+def test_fit_without_evaluation_trains_the_same_model():
+    data = psgd.make_sparse_classification(n_samples=200, n_features=30, nnz_per_row=5,
+                                           random_state=2)
+    problem = psgd.Problem(data, "log_loss", alpha=1e-3)
+    plain = psgd.fit(problem, n_epochs=3, random_state=1)
+    quiet = psgd.fit(problem, n_epochs=3, random_state=1, evaluate=False)
+    np.testing.assert_array_equal(plain.coef, quiet.coef)
+    assert [row["objective"] for row in quiet.trace] == [None] * len(plain.trace)
+    assert all(np.isfinite(row["objective"]) for row in plain.trace)

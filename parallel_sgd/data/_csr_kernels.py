@@ -1,11 +1,14 @@
-"""One pass over a user's CSR arrays: is the matrix canonical, is it valid, and how
-many rows touch each column.
+"""One pass over a user's CSR arrays: is the matrix canonical, is it valid, and the
+squared norm of every row.
 
 scipy's ``has_canonical_format`` flag is conservative (slicing, stacking and
 ``csr_matrix((data, indices, indptr))`` leave it unset on rows that are in fact
 sorted), and trusting it cost a copy plus ``sum_duplicates`` and ``sort_indices`` on
-every fit. Checking the arrays themselves costs one read of them, and the column
-counts that the drivers need come out of the same read.
+every fit. Checking the arrays themselves costs one sequential read of them, and the
+row norms every step-size default needs (``L_max``) come out of the same read. Column
+counts do not: their increments land at random over a d-long array, which made the
+pass 8x slower at 2M features, and the serial SGD driver never needs them
+(BENCHMARKS.md, Data path).
 """
 import math
 
@@ -20,14 +23,13 @@ BAD_INDPTR = 5  # indptr decreasing, or not ending at nnz; ``row`` names it
 
 
 @jit
-def scan_csr(indptr, indices, data, n_features, counts):
-    """Check ``(data, indices, indptr)`` and add each column's number of stored entries to
-    ``counts`` (length ``n_features``, zeroed by the caller).
+def scan_csr(indptr, indices, data, n_features, norms):
+    """Check ``(data, indices, indptr)`` and write each row's squared norm into ``norms``.
 
     Returns ``(status, row)``: ``status`` is one of the codes above (the fixable ones,
     :data:`UNSORTED` and :data:`STORED_ZERO`, leave the scan going, so that an invalid
     entry later on is still reported), ``row`` the row of an invalid entry or -1.
-    The counts are exact only when the matrix is canonical.
+    The norms are exact only when the matrix is canonical (duplicates not summed).
     """
     n_rows = indptr.shape[0] - 1
     nnz = data.shape[0]
@@ -39,6 +41,7 @@ def scan_csr(indptr, indices, data, n_features, counts):
         if hi < lo:
             return BAD_INDPTR, i
         previous = -1
+        total = 0.0
         for k in range(lo, hi):
             j = indices[k]
             v = data[k]
@@ -46,10 +49,11 @@ def scan_csr(indptr, indices, data, n_features, counts):
                 return OUT_OF_RANGE, i
             if not math.isfinite(v):
                 return NOT_FINITE, i
-            counts[j] += 1
+            total += v * v
             if v == 0.0:
                 status = STORED_ZERO
             elif j <= previous and status == CANONICAL:
                 status = UNSORTED
             previous = j
+        norms[i] = total
     return status, -1

@@ -9,7 +9,7 @@ Layout of a cache folder::
 
     header.json     format, version, shape, dtype, nnz, arrays, source (path, sha256)
     data.npy indices.npy indptr.npy   the canonical int32 CSR arrays (dense: X.npy)
-    y.npy [qid.npy] [sample_weight.npy] column_counts.npy
+    y.npy [qid.npy] [sample_weight.npy] column_counts.npy [row_norms.npy]
 
 The folder is written under a temporary name beside ``dest`` and renamed at the end,
 so ``dest`` is either absent or complete.
@@ -68,6 +68,8 @@ def _arrays(data):
     if data.sample_weight is not None:
         arrays["sample_weight"] = data.sample_weight
     arrays["column_counts"] = data.column_counts
+    if getattr(data, "scanned_row_norms", None) is not None:
+        arrays["row_norms"] = data.scanned_row_norms
     return arrays
 
 
@@ -132,15 +134,43 @@ def read_header(path):
     return header
 
 
-def open_array(path, name, header, mmap=True):
-    """The cache's array ``name``, memory-mapped copy-on-write (writeable for the
-    kernels, never written back) or read into memory; checked against the header."""
+MAP_MODES = ("c", "r")
+
+
+def available_memory():
+    """Bytes of physical memory free for new pages now (``os.sysconf``)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return 1 << 62
+
+
+def map_mode(path, header, mmap):
+    """How to map the cache's arrays: ``"c"`` (copy-on-write: writeable, what the kernels
+    are compiled for), ``"r"`` (read-only and shared: never counted as the process's
+    own memory, so a cache larger than memory can be mapped and paged in and out as
+    a pass needs it; the kernels compile read-only variants once) or None (read in).
+    ``mmap=True`` picks "c" for a cache smaller than half the free memory, else "r"."""
+    if mmap is False or mmap is None:
+        return None
+    if mmap in MAP_MODES:
+        return mmap
+    if mmap is not True:
+        raise ValueError(f"mmap must be True, False, 'c' or 'r', got {mmap!r}")
+    size = sum(Path(path, f"{name}.npy").stat().st_size for name in header["arrays"]
+               if Path(path, f"{name}.npy").exists())
+    return "c" if size < available_memory() / 2 else "r"
+
+
+def open_array(path, name, header, mode="c"):
+    """The cache's array ``name``, memory-mapped with ``mode`` (:func:`map_mode`) or read
+    into memory (None); checked against the header."""
     file = Path(path, f"{name}.npy")
     expected = header["arrays"].get(name)
     if expected is None:
         raise DataError(f"{path}: the header lists no array {name!r}")
     try:
-        array = np.load(file, mmap_mode="c" if mmap else None, allow_pickle=False)
+        array = np.load(file, mmap_mode=mode, allow_pickle=False)
     except FileNotFoundError:
         raise DataError(f"{file}: missing from the cache") from None
     except (OSError, ValueError) as error:
@@ -161,12 +191,15 @@ def load_cache(path, mmap=True, verify=False):
     """The :class:`Dataset` in the cache folder ``path``.
 
     With ``mmap`` (the default) the arrays are mapped, not read: loading takes
-    milliseconds and a pass reads the pages it needs. The arrays were checked when
-    the cache was written, so only their shapes and dtypes are checked against the
-    header here; ``verify=True`` runs the full check of a user's matrix as well.
+    milliseconds and a pass reads the pages it needs; a cache larger than half the
+    free memory is mapped read-only (:func:`map_mode`), so that it can be trained on
+    out of core (best with ``shuffle="blocks"``: near-sequential reads). The arrays
+    were checked when the cache was written, so only their shapes and dtypes are
+    checked against the header here; ``verify=True`` runs the full check of a user's matrix as well.
     """
     header = read_header(path)
-    arrays = {name: open_array(path, name, header, mmap) for name in header["arrays"]}
+    mode = map_mode(path, header, mmap)
+    arrays = {name: open_array(path, name, header, mode) for name in header["arrays"]}
     n, d = header["n_samples"], header["n_features"]
     if header["layout"] == "csr":
         _check_csr(path, arrays["indptr"], header)
@@ -178,4 +211,5 @@ def load_cache(path, mmap=True, verify=False):
                        sample_weight=arrays.get("sample_weight"))
     return Dataset.from_checked(X, arrays["y"], qid=arrays.get("qid"),
                                 sample_weight=arrays.get("sample_weight"),
-                                column_counts=arrays.get("column_counts"))
+                                column_counts=arrays.get("column_counts"),
+                                row_norms=arrays.get("row_norms"))

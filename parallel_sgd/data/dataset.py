@@ -28,24 +28,25 @@ INT32_MAX = np.iinfo(np.int32).max
 
 
 def _scan(X):
-    """``(status, row, counts)`` of one pass of :func:`scan_csr` over ``X``."""
-    counts = np.zeros(X.shape[1], dtype=np.int32)  # nnz fits int32, checked before
-    status, row = scan_csr(X.indptr, X.indices, X.data, X.shape[1], counts)
+    """``(status, row norms)`` of one pass of :func:`scan_csr` over ``X``."""
+    norms = np.empty(X.shape[0])
+    status, row = scan_csr(X.indptr, X.indices, X.data, X.shape[1], norms)
     if status == NOT_FINITE:
         raise DataError(f"X row {row} holds a NaN or an infinity")
     if status == OUT_OF_RANGE:
         raise DataError(f"X row {row} holds a column index outside 0..{X.shape[1] - 1}")
     if status == BAD_INDPTR:
         raise DataError(f"X has an invalid CSR indptr (at row {row})")
-    return status, counts
+    return status, norms
 
 
 def canonical_csr(X, dtype=None):
-    """``X`` as a canonical int32 CSR matrix of ``dtype``, and its column counts.
+    """``X`` as a canonical int32 CSR matrix of ``dtype``, and its squared row norms (None
+    when it had to be fixed first).
 
     One pass over the arrays decides whether they are already canonical (scipy's flag
-    is not trusted either way) and counts the columns; only a matrix that is not gets
-    copied and sorted. The user's arrays are shared, never modified.
+    is not trusted either way) and computes the row norms; only a matrix that is not
+    gets copied and sorted. The user's arrays are shared, never modified.
     """
     X = sp.csr_matrix(X)  # also converts COO, CSC, csr_array; shares data if CSR
     if X.ndim != 2:
@@ -55,18 +56,18 @@ def canonical_csr(X, dtype=None):
         raise DataError(f"X is too large for int32 CSR indices: shape {X.shape}, nnz {X.nnz}")
     if X.dtype != target:
         X = X.astype(target)
-    status, counts = _scan(X)
+    status, norms = _scan(X)
     if status != CANONICAL:
         X = X.copy()
         X.sum_duplicates()
         X.eliminate_zeros()
         X.sort_indices()
-        counts = np.bincount(X.indices, minlength=X.shape[1]).astype(np.int32)
+        norms = None
     if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
         X = sp.csr_matrix((X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
                           shape=X.shape)
     X.has_canonical_format = True  # checked above: no second check by scipy
-    return X, counts
+    return X, norms
 
 
 def as_design_matrix(X, dtype=None):
@@ -75,11 +76,12 @@ def as_design_matrix(X, dtype=None):
     Copies only when the input is not already in that layout. Raises
     :class:`DataError` naming the first row that holds a NaN or an infinity.
     """
-    return _design_matrix(X, dtype)[0]
+    return design_matrix(X, dtype)[0]
 
 
-def _design_matrix(X, dtype):
-    """``(X, column counts or None)`` for :func:`as_design_matrix` and :class:`Dataset`."""
+def design_matrix(X, dtype=None):
+    """``(X, squared row norms or None)``: :func:`as_design_matrix` with the row norms that
+    its check of a sparse ``X`` computed, for :meth:`Dataset.of_design_matrix`."""
     if sp.issparse(X):
         return canonical_csr(X, dtype)
     X = np.asarray(X)
@@ -124,7 +126,20 @@ class Dataset:
     """
 
     def __init__(self, X, y, qid=None, sample_weight=None, dtype=None):
-        self.X, self._column_counts = _design_matrix(X, dtype)
+        self.X, self.scanned_row_norms = design_matrix(X, dtype)
+        self._column_counts = None
+        self._set_vectors(y, qid, sample_weight)
+
+    @classmethod
+    def of_design_matrix(cls, X, row_norms, y, qid=None, sample_weight=None):
+        """A Dataset over ``(X, row_norms)`` as :func:`design_matrix` returned them: the
+        targets and weights are checked, ``X`` is not scanned a second time."""
+        data = cls.__new__(cls)
+        data.X, data.scanned_row_norms, data._column_counts = X, row_norms, None
+        data._set_vectors(y, qid, sample_weight)
+        return data
+
+    def _set_vectors(self, y, qid, sample_weight):
         n = self.X.shape[0]
         self.y = _as_vector(y, "y", n)
         self.qid = None if qid is None else _as_vector(qid, "qid", n, dtype=np.int64)
@@ -137,22 +152,28 @@ class Dataset:
             self.sample_weight = weights
 
     @classmethod
-    def from_checked(cls, X, y, qid=None, sample_weight=None, column_counts=None):
+    def from_checked(cls, X, y, qid=None, sample_weight=None, column_counts=None,
+                     row_norms=None):
         """A Dataset over arrays that are already checked and in the stored layout (a
         cache this package wrote): nothing is copied or scanned."""
         data = cls.__new__(cls)
         data.X, data.y, data.qid, data.sample_weight = X, y, qid, sample_weight
-        data._column_counts = column_counts
+        data._column_counts, data.scanned_row_norms = column_counts, row_norms
         if sp.issparse(X):
             X.has_canonical_format = True
         return data
 
     @property
     def column_counts(self):
-        """``d_j``: the number of rows where feature ``j`` is non-zero (int32), counted
-        for sparse data in the same pass that checks it."""
+        """``d_j``: the number of rows where feature ``j`` is non-zero (int32), counted on
+        first use (the drivers that need it: Hogwild!'s head, the adaptive rules) and
+        kept; a cache stores it."""
         if self._column_counts is None:
-            self._column_counts = np.count_nonzero(self.X, axis=0).astype(np.int32)
+            if self.is_sparse:
+                counts = np.bincount(self.X.indices, minlength=self.n_features)
+            else:
+                counts = np.count_nonzero(self.X, axis=0)
+            self._column_counts = counts.astype(np.int32)
         return self._column_counts
 
     @property
@@ -205,7 +226,8 @@ class Dataset:
             return self.take(order)
         return Dataset.from_checked(X, self.y[order], qid=pick(self.qid),
                                     sample_weight=pick(self.sample_weight),
-                                    column_counts=self._column_counts)
+                                    column_counts=self._column_counts,
+                                    row_norms=pick(self.scanned_row_norms))
 
     def astype(self, dtype):
         """This dataset with ``X`` converted to ``dtype`` (float32 or float64)."""

@@ -29,7 +29,7 @@ def local_drivers():
 def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         learning_rate=None, eta0=None, optimizer="sgd", random_state=0, eval_every=1.0,
         optimum=None, test=None, callback=None, coef_init=None, intercept_init=None,
-        shuffle=True, **driver_options):
+        shuffle=True, evaluate=True, **driver_options):
     """Minimize ``problem``'s objective with stochastic gradient steps.
 
     Parameters
@@ -88,6 +88,10 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         Called with each trace row; returning True stops training.
     coef_init, intercept_init : optional
         Starting weights (default zero).
+    evaluate : bool
+        False leaves the trace rows' ``objective`` unset (None) and skips the pass
+        over the data each checkpoint costs, for callers that need only the weights
+        (the estimators with ``tol=None``); ``optimum`` and ``test`` then go unused.
 
     Returns
     -------
@@ -115,7 +119,8 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         # set-up, off the solver clock; the trace evaluates the permuted rows too (the
         # Hogwild! checkpoints hand it margins in their order)
         problem = permuted_once(problem, random_state)
-    trace = Trace(problem, driver, n_workers, optimum=optimum, test=test, callback=callback)
+    trace = Trace(problem, driver, n_workers, optimum=optimum, test=test, callback=callback,
+                  evaluate=bool(evaluate))
     with deferred_interrupts():  # Ctrl-C stops the fit between kernel calls
         result = run(problem, n_workers=n_workers, n_epochs=n_epochs, batch_size=batch_size,
                      schedule=schedule, rule=rule, random_state=random_state,

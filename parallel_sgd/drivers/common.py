@@ -58,6 +58,8 @@ def check_progress(rows, schedule, problem, growth=1e6):
     gives one class 1000) can send the objective far up for a while, and the
     decreasing steps bring it back -- that is not divergence."""
     first, last = rows[0]["objective"], rows[-1]["objective"]
+    if first is None or last is None:  # not evaluated (fit's evaluate=False)
+        return
     grew = not problem.loss.bounded_derivative and last > growth * max(abs(first), 1e-12)
     if not np.isfinite(last) or grew:
         raise divergence_error(f"epoch {rows[-1]['epoch']:g} (objective {last:.3g}, "

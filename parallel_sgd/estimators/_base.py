@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..data.dataset import Dataset, as_design_matrix
+from ..data.dataset import Dataset, as_design_matrix, design_matrix
 from ..drivers import DRIVERS, fit
 from ..drivers.orders import check_shuffle
 from ..errors import check_choice
@@ -195,7 +195,17 @@ class BaseSGD(BaseEstimator):
         """``X`` (a C-contiguous float array or canonical int32 CSR) and ``y``, checked and
         converted the scikit-learn way (lists, pandas, any sparse format, int64 indices)."""
         X, y = validate_data(self, X, y, reset=reset, **VALIDATION, **y_options)
-        return _writeable(as_design_matrix(X)), y
+        X, norms = design_matrix(X)
+        X = _writeable(X)
+        self._design = (X, norms)  # for _dataset, which drops it: one check of X per fit
+        return X, y
+
+    def _dataset(self, X, y, sample_weight):
+        """A :class:`Dataset` over the ``X`` that :meth:`_validate` returned."""
+        checked, norms = self.__dict__.pop("_design", (None, None))
+        if checked is X:
+            return Dataset.of_design_matrix(X, norms, y, sample_weight=sample_weight)
+        return Dataset(X, y, sample_weight=sample_weight)
 
     def _validate_X(self, X):
         return _writeable(as_design_matrix(validate_data(self, X, reset=False, **VALIDATION)))
@@ -220,7 +230,7 @@ class BaseSGD(BaseEstimator):
                        intercept_rate=0.01 if sp.issparse(X) else 1.0)
         if partial:
             # one pass, continuing the schedule; always the serial kernel
-            options.update(driver="sync", n_epochs=1, eval_every=1.0)
+            options.update(driver="sync", n_epochs=1, eval_every=1.0, evaluate=False)
             if getattr(self, "_eta0", None) is not None:
                 options["eta0"] = self._eta0
         else:
@@ -228,7 +238,8 @@ class BaseSGD(BaseEstimator):
             exact = self.tol is not None and (self.driver != "sync" or self.batch_size > 1)
             options.update(driver=self.driver, n_epochs=self.max_iter,
                            batch_size=self.batch_size,
-                           eval_every=1.0 if exact else self.max_iter)
+                           eval_every=1.0 if exact else self.max_iter,
+                           evaluate=exact)  # else no trace objective is read: no passes
         if options["driver"] == "sync" and self.average:
             options["average"] = self.average
         return options
@@ -326,6 +337,3 @@ def _writeable(X):
     return X.copy()
 
 
-def make_dataset(X, y, sample_weight):
-    """A :class:`Dataset` over already checked arrays."""
-    return Dataset(X, y, sample_weight=sample_weight)

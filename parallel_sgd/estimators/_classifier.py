@@ -8,7 +8,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..model.multinomial import MultinomialProblem
-from ._base import BaseSGD, SignedProblem, make_dataset, shared_params
+from ._base import BaseSGD, SignedProblem, shared_params
 
 CLASSIFICATION_LOSSES = ("hinge", "log_loss", "modified_huber", "squared_hinge")
 PROBABILISTIC_LOSSES = ("log_loss", "modified_huber")
@@ -226,7 +226,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         return np.ascontiguousarray(coef.T), intercept
 
     def _fit_multinomial(self, X, y, weights, penalty, start, partial):
-        problem = MultinomialProblem(make_dataset(X, y, weights), MULTINOMIAL_LOSSES[self.loss],
+        problem = MultinomialProblem(self._dataset(X, y, weights), MULTINOMIAL_LOSSES[self.loss],
                                      *penalty, self.fit_intercept, classes=self.classes_)
         # no damping of the intercepts' steps on sparse data (binary models take 0.01,
         # as scikit-learn does): damped, the softmax model converges far more slowly
@@ -243,7 +243,7 @@ class SGDClassifier(ClassifierMixin, BaseSGD):
         self._finish(results, partial)
 
     def _fit_binary_problems(self, X, y, weights, penalty, starts, partial):
-        data = make_dataset(X, y, weights)
+        data = self._dataset(X, y, weights)
         positives = self.classes_[1:] if self.classes_.size == 2 else self.classes_
         problems = []
         for label in positives:

@@ -3,7 +3,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 
 from ..model.problem import Problem
-from ._base import BaseSGD, make_dataset, shared_params
+from ._base import BaseSGD, shared_params
 
 
 class SGDRegressor(RegressorMixin, BaseSGD):
@@ -78,7 +78,7 @@ class SGDRegressor(RegressorMixin, BaseSGD):
 
     def _fit_problem(self, X, y, sample_weight, penalty, start, partial):
         weights = self._sample_weight(sample_weight, y.shape[0])
-        data = make_dataset(X, np.asarray(y, dtype=np.float64), weights)
+        data = self._dataset(X, np.asarray(y, dtype=np.float64), weights)
         problem = Problem(data, self.loss, *penalty, fit_intercept=self.fit_intercept)
         results = self._train([problem], self._seeds(1), [start], self._fit_options(X, partial))
         self.coef_ = results[0].coef

@@ -75,7 +75,10 @@ class LinearProblem:
 
     @cached_property
     def row_norms_sq(self):
-        """``||x_i||^2`` for every row (float64)."""
+        """``||x_i||^2`` for every row (float64): from the Dataset's check of a sparse
+        ``X`` where it made them, else one pass."""
+        if getattr(self.data, "scanned_row_norms", None) is not None:
+            return self.data.scanned_row_norms
         X, indices, indptr = data_arrays(self.data.X)
         return row_norms_sq(X, indices, indptr, np.empty(self.n_samples))
 
@@ -207,7 +210,9 @@ class Problem(LinearProblem):
         """``P(w, b)`` as defined in the module docstring; ``margins``, if given, must be
         ``X w + b`` (computed elsewhere, e.g. by a driver's own workers)."""
         w, b = self._weights(w, b)
-        if margins is None:
+        if margins is None and not w.any():
+            margins = np.full(self.n_samples, b)  # the usual start: no pass over X
+        elif margins is None:
             margins = self.decision_function(w, b)
         losses = self.loss.value(margins, self.y)
         weights = self.data.sample_weight
