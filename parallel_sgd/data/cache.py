@@ -68,7 +68,7 @@ def _arrays(data):
     if data.sample_weight is not None:
         arrays["sample_weight"] = data.sample_weight
     arrays["column_counts"] = data.column_counts
-    if getattr(data, "scanned_row_norms", None) is not None:
+    if data.scanned_row_norms is not None:
         arrays["row_norms"] = data.scanned_row_norms
     return arrays
 

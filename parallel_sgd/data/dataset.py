@@ -54,11 +54,13 @@ def canonical_csr(X, dtype=None):
     target = np.dtype(dtype) if dtype is not None else _as_float_dtype(X.dtype)
     if X.shape[1] > INT32_MAX or X.nnz > INT32_MAX:
         raise DataError(f"X is too large for int32 CSR indices: shape {X.shape}, nnz {X.nnz}")
-    if X.dtype != target:
+    converted = X.dtype != target
+    if converted:
         X = X.astype(target)
     status, norms = _scan(X)
     if status != CANONICAL:
-        X = X.copy()
+        if not converted:  # astype already copied: the user's arrays are not these
+            X = X.copy()
         X.sum_duplicates()
         X.eliminate_zeros()
         X.sort_indices()
@@ -108,6 +110,11 @@ def _as_vector(values, name, n_samples, dtype=None):
         if bad.size:
             raise DataError(f"{name} holds a NaN or an infinity at row {int(bad[0])}")
     return values
+
+
+def _rows_of(values, rows):
+    """``values[rows]`` of an optional per-row array (None stays None)."""
+    return None if values is None else values[rows]
 
 
 class Dataset:
@@ -212,22 +219,20 @@ class Dataset:
     def take(self, rows):
         """The rows ``rows`` (an index array or a boolean mask) as a new Dataset."""
         rows = np.asarray(rows)
-        pick = (lambda a: None if a is None else a[rows])
-        return Dataset(self.X[rows], self.y[rows], qid=pick(self.qid),
-                       sample_weight=pick(self.sample_weight))
+        return Dataset(self.X[rows], self.y[rows], qid=_rows_of(self.qid, rows),
+                       sample_weight=_rows_of(self.sample_weight, rows))
 
     def permuted(self, order):
         """The rows in ``order`` (a permutation of all of them) as a new Dataset: the
         column counts carry over, nothing is checked again."""
         order = np.asarray(order)
-        pick = (lambda a: None if a is None else a[order])
         X = self.X[order]
         if sp.issparse(X) and (X.indices.dtype != np.int32 or X.indptr.dtype != np.int32):
             return self.take(order)
-        return Dataset.from_checked(X, self.y[order], qid=pick(self.qid),
-                                    sample_weight=pick(self.sample_weight),
+        return Dataset.from_checked(X, self.y[order], qid=_rows_of(self.qid, order),
+                                    sample_weight=_rows_of(self.sample_weight, order),
                                     column_counts=self._column_counts,
-                                    row_norms=pick(self.scanned_row_norms))
+                                    row_norms=_rows_of(self.scanned_row_norms, order))
 
     def astype(self, dtype):
         """This dataset with ``X`` converted to ``dtype`` (float32 or float64)."""

@@ -249,9 +249,7 @@ def _parse_parts(sources, n_features, zero_based, dtype):
 def _index_offset(parts, n_features, zero_based):
     """What to subtract from the raw indices of all parts: 1 for one-based text, else 0.
     With "auto" the parts are one-based unless one of them holds an index 0."""
-    if zero_based is not True and zero_based is not False and zero_based != "auto":
-        raise ValueError(f"zero_based must be True, False or 'auto', got {zero_based!r}")
-    if zero_based != "auto":
+    if zero_based != "auto":  # True or False: checked by _index_options
         return 0 if zero_based else 1  # the kernel already checked the bounds
     indexed = [part for part in parts if part.max_index >= 0]
     if indexed and min(part.min_index for part in indexed) > 0:

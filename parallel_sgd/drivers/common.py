@@ -9,7 +9,7 @@ import numpy as np
 from .._interrupts import raise_if_interrupted
 from ..errors import DivergenceError
 from ..trace import checkpoint_epochs
-from .orders import block_rows, draw_order
+from .orders import draw_order, order_block
 
 
 @dataclass
@@ -88,7 +88,7 @@ def train_epochs(problem, trace, state, schedule, run_steps, *, n_epochs, eval_e
     step = examples = 0
     trace.record(*state.weights(), epoch=0, n_updates=0, n_grad_evals=0)
     epoch, position, order, etas = 0, 0, None, None
-    block = block_rows(problem) if shuffle == "blocks" else 1
+    block = order_block(shuffle, problem)
     for mark in checkpoint_epochs(n_epochs, eval_every):
         goal = int(round(mark * steps_per_epoch))
         with trace.clock:

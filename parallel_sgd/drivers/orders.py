@@ -42,12 +42,16 @@ def block_rows(problem, block_bytes=BLOCK_BYTES):
     return max(MIN_BLOCK_ROWS, int(block_bytes // max(row_bytes(problem), 1.0)))
 
 
+def order_block(shuffle, problem):
+    """The block size :func:`draw_order` takes for ``shuffle``: :func:`block_rows` for
+    "blocks", else 1."""
+    return block_rows(problem) if shuffle == "blocks" else 1
+
+
 def reshuffle_code(shuffle, problem):
     """What a worker does with its own rows at each epoch start: 0 keep their order,
     1 shuffle them, ``B > 1`` shuffle them in blocks of ``B`` (:mod:`..kernels.handoff`)."""
-    if shuffle is True:
-        return 1
-    return block_rows(problem) if shuffle == "blocks" else 0
+    return order_block(shuffle, problem) if shuffle in (True, "blocks") else 0
 
 
 def draw_order(rng, n, shuffle, block=1):
@@ -70,7 +74,7 @@ class RowStream:
 
     def __init__(self, rng, problem, shuffle):
         self.rng, self.n, self.shuffle = rng, problem.n_samples, shuffle
-        self.block = block_rows(problem) if shuffle == "blocks" else 1
+        self.block = order_block(shuffle, problem)
         self.order, self.position = None, self.n
 
     def take(self, length):
@@ -88,10 +92,13 @@ class RowStream:
         return out
 
 
+def once_order(n, random_state):
+    """The permutation of ``shuffle="once"``, drawn from a stream of ``random_state``'s
+    own, so that the driver's draws are those of the unpermuted fit."""
+    return np.random.default_rng(random_state).spawn(1)[0].permutation(n)
+
+
 def permuted_once(problem, random_state):
-    """``problem`` on its rows in one random order drawn from ``random_state`` (a
-    stream of its own, so the driver's draws are those of the unpermuted fit): the
-    same objective and optimum, the data copied once."""
-    rng = np.random.default_rng(random_state).spawn(1)[0]
-    order = rng.permutation(problem.n_samples)
-    return problem.with_rows_permuted(order)
+    """``problem`` on its rows in the order :func:`once_order` draws: the same objective
+    and optimum, the data copied once."""
+    return problem.with_rows_permuted(once_order(problem.n_samples, random_state))

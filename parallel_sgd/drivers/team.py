@@ -115,8 +115,8 @@ class Workers:
     assignment drawn once from ``random_state``, or the stored order with
     ``shuffle=False`` or ``"once"``; with ``"blocks"``, a contiguous stretch of as many
     rows), and reshuffles them (``True``: all; ``"blocks"``: in blocks, :mod:`.orders`)
-    at the start of every epoch, inside its kernel, with its own generator (``rngs``, from ``SeedSequence(random_state).spawn``),
-    so no permutation is drawn centrally.
+    at the start of every epoch, inside its kernel, with its own generator (``rngs``,
+    from ``SeedSequence(random_state).spawn``), so no permutation is drawn centrally.
     The epoch's step sizes are dealt out the same way: position ``p`` of the epoch
     is worker ``p % n_workers``'s step ``p // n_workers``.
     ``orders`` and ``etas`` hold every worker's rows and step sizes, worker ``w``'s

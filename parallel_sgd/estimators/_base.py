@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..data.dataset import Dataset, as_design_matrix, design_matrix
 from ..drivers import DRIVERS, fit
-from ..drivers.orders import check_shuffle
+from ..drivers.orders import check_shuffle, once_order
 from ..errors import check_choice
 from ..maths.losses import get_loss
 from ..maths.penalties import Penalty
@@ -252,7 +252,7 @@ class BaseSGD(BaseEstimator):
         list of :class:`Result`."""
         if options.get("shuffle") == "once" and len(problems) > 1:
             # one physical permutation for every one-vs-rest problem, not one each
-            order = np.random.default_rng(seeds[0]).permutation(problems[0].n_samples)
+            order = once_order(problems[0].n_samples, seeds[0])
             data = problems[0].data.permuted(order)
             problems = [p.with_rows_permuted(order, data=data) for p in problems]
             options = dict(options, shuffle=False)

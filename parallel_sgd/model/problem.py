@@ -77,7 +77,7 @@ class LinearProblem:
     def row_norms_sq(self):
         """``||x_i||^2`` for every row (float64): from the Dataset's check of a sparse
         ``X`` where it made them, else one pass."""
-        if getattr(self.data, "scanned_row_norms", None) is not None:
+        if self.data.scanned_row_norms is not None:
             return self.data.scanned_row_norms
         X, indices, indptr = data_arrays(self.data.X)
         return row_norms_sq(X, indices, indptr, np.empty(self.n_samples))

@@ -20,7 +20,7 @@ from ...errors import DivergenceError
 from ...model.optimizers import sgd
 from ...trace import checkpoint_epochs
 from ..common import Result, check_progress, divergence_error
-from ..orders import block_rows
+from ..orders import order_block
 from ..state import ModelState, sgd_config
 from ..team import merge_shares
 from . import session
@@ -53,9 +53,8 @@ def run(problem, *, n_workers, n_epochs, batch_size, schedule, rule, random_stat
         ``"host:port"`` or ``"ray://host:10001"``.
     data : str
         A catalog name, an svmlight file, a part folder or a cache every worker
-        loads itself (a shared
-        volume on a cluster) instead of receiving the problem's data through the
-        object store; it must hold the problem's rows.
+        loads itself (a shared volume on a cluster) instead of receiving the
+        problem's data through the object store; it must hold the problem's rows.
     cluster : ClusterSettings
         CPUs per actor, restarts, checkpoints; ``address``, ``checkpoint_dir``,
         ``checkpoint_every`` and ``max_restarts`` override its fields.
@@ -142,7 +141,7 @@ def _start_actors(ray, actors, run_id, problem, data, rule, schedule, settings, 
     specs = [[ray.put(WorkerSpec(
         w, n_workers, problem.n_samples, shards[w], seeds[w], problem_args, kernel_args,
         rule.n_slots, batch_size, schedule, steps_per_pass, tuple(ranges), shares,
-        state_share, shuffle, block_rows(problem) if shuffle == "blocks" else 1))]
+        state_share, shuffle, order_block(shuffle, problem)))]
         for w in range(n_workers)]
     source = [data if data is not None else ray.put(problem.data)]
     actors.append(start_inputs(run_id, specs, source))
