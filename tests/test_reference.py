@@ -192,6 +192,44 @@ def test_l1_hinge_is_the_linear_program(shared_data):
     assert np.count_nonzero(opt.coef) < problem.n_features
 
 
+# -- truncated Newton on large d --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def wide_data():
+    """More features than the dense Hessian allows (d > 2000), so truncated Newton runs."""
+    from parallel_sgd.data.generators import make_sparse_classification
+
+    data = make_sparse_classification(n_samples=3000, n_features=6000, nnz_per_row=20,
+                                      random_state=3)
+    weights = np.random.default_rng(3).uniform(0.0, 2.0, size=data.n_samples)
+    weights[:5] = 0.0
+    return psgd.Dataset(data.X, data.y, sample_weight=weights)
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error", "squared_hinge", "modified_huber"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_truncated_newton_agrees_with_lbfgs_and_newton(wide_data, loss, fit_intercept, monkeypatch):
+    problem = psgd.Problem(wide_data, loss=loss, alpha=1e-5, fit_intercept=fit_intercept)
+    opt = reference_optimum(problem, cache=False)
+    assert opt.method == "newton_cg"
+    assert opt.certified and opt.relative_gap <= reference.DEFAULT_TOL["smooth"]
+    assert opt.objective == problem.objective(opt.coef, opt.intercept)
+    # the L-BFGS + Newton path, an independent solver, finds the same P*
+    from parallel_sgd.reference import smooth
+
+    monkeypatch.setattr(smooth, "newton_cg", lambda model, tol: (
+        np.zeros(model.d), 0.0, 1.0, np.inf, False, 0))
+    other = reference_optimum(problem, cache=False)
+    assert other.method == "lbfgs+newton" and other.certified
+    assert abs(opt.objective - other.objective) <= opt.gap + other.gap + 1e-15
+    assert np.abs(min_norm_subgradient(problem, opt.coef, opt.intercept)).max() < 1e-8
+
+
+def test_truncated_newton_without_l2_is_not_used(wide_data):
+    problem = psgd.Problem(wide_data, loss="log_loss", alpha=1e-4, l1_ratio=0.5)
+    opt = reference_optimum(problem, cache=False)
+    assert opt.method == "lbfgs+newton" and opt.certified
+
+
 @pytest.fixture(scope="module")
 def text_like():
     """The default synthetic problem: 200,000 x 47,236 with 15M non-zeros."""

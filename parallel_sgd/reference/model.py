@@ -109,6 +109,34 @@ class Model:
         return -float(self.s @ self.conjugate(theta)) / self.n - penalty_conj, u
 
 
+def smooth_intercept(model, z0, b):
+    """``argmin_b (1/n) sum_i s_i l(z0_i + b, y_i)``: Newton on the derivative, with bisection."""
+    lo, hi, reach = -np.inf, np.inf, max(1.0, abs(b))
+    for _ in range(200):
+        p = z0 + b
+        g = float(model.s @ model.loss.deriv(p, model.y))
+        if g == 0.0:
+            break
+        if g > 0:
+            hi = b
+        else:
+            lo = b
+        h = float(model.s @ model.loss.curvature(p, model.y))
+        step = -g / h if h > 0 else -math.copysign(np.inf, g)
+        if not np.isfinite(hi if step > 0 else lo):
+            step = math.copysign(min(abs(step), reach), step)  # no bracket that way yet
+            reach *= 2.0
+        if abs(step) <= 4e-16 * max(1.0, abs(b)):
+            break
+        new = b + step
+        if not lo < new < hi:  # overshoot past the other end of a bracket
+            new = 0.5 * (lo + hi)
+            if new in (lo, hi):
+                break
+        b = new
+    return b
+
+
 def _balance(theta, lo, hi, s):
     """Shift ``theta`` inside ``[lo, hi]`` so that ``sum s theta = 0`` (None if impossible).
 

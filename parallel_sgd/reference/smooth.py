@@ -1,27 +1,34 @@
-"""Smooth losses: L-BFGS-B to a rough start, then Newton steps to a certified gap.
+"""Smooth losses: truncated Newton, or L-BFGS-B to a rough start and then Newton steps.
 
-L-BFGS-B only has to find a rough start (and, with L1 and no dense Hessian,
-the support); Newton from there converges in a few steps to the precision
-asked. The intercept is made exactly optimal (1-D Newton) before every
-certificate. The Newton step itself is in :mod:`.newton`.
+Without L1 on large ``d`` (no dense Hessian) truncated Newton from zero
+(:mod:`.newton_cg`) needs the fewest passes over the data. Otherwise, and as
+a fallback when it stalls, L-BFGS-B only has to find a rough start (and, with
+L1 and no dense Hessian, the support); Newton from there converges in a few
+steps to the precision asked. The intercept is made exactly optimal (1-D
+Newton) before every certificate. The Newton step itself is in :mod:`.newton`.
 """
-import math
-
 import numpy as np
 from scipy.optimize import minimize
 
+from .model import smooth_intercept
 from .newton import newton_step
+from .newton_cg import newton_cg
 
 
 def smooth_optimum(model, tol, rounds=3):
-    """L-BFGS-B, then Newton; again from there, more tightly, while Newton stalls."""
+    """Truncated Newton where it applies; else (or if it stalls) L-BFGS-B, then Newton,
+    again from there, more tightly, while Newton stalls."""
+    w, b, n_iter = np.zeros(model.d), 0.0, 0
+    if model.l1 == 0 and model.l2 > 0 and not model.direct_newton:
+        w, b, value, gap, certified, n_iter = newton_cg(model, tol)
+        if gap <= tol * abs(value):
+            return w, b, gap, certified, "newton_cg", n_iter
     # Newton converges in a few steps from a rough start, so L-BFGS-B only finds
     # one; but with L1 and no dense Hessian it must also find the support, and with
     # L1 alone the directions where X is degenerate (no curvature) are left to it
     rough = model.l1 == 0 or (model.direct_newton and model.l2 > 0)
     ftol = 1e-4 if rough else 1e-3 * tol
     maxiter = 5000 if model.problem.alpha > 0 else 1000
-    w, b, n_iter = np.zeros(model.d), 0.0, 0
     for _ in range(rounds):
         w, b, n_lbfgs = _lbfgs(model, w, b, ftol, maxiter)
         w, b, value, gap, certified, n_newton = _newton_polish(model, w, b, tol)
@@ -58,34 +65,6 @@ def _lbfgs(model, w, b, ftol, maxiter):
     return w, b, int(res.nit)
 
 
-def _smooth_intercept(model, z0, b):
-    """``argmin_b (1/n) sum_i s_i l(z0_i + b, y_i)``: Newton on the derivative, with bisection."""
-    lo, hi, reach = -np.inf, np.inf, max(1.0, abs(b))
-    for _ in range(200):
-        p = z0 + b
-        g = float(model.s @ model.loss.deriv(p, model.y))
-        if g == 0.0:
-            break
-        if g > 0:
-            hi = b
-        else:
-            lo = b
-        h = float(model.s @ model.loss.curvature(p, model.y))
-        step = -g / h if h > 0 else -math.copysign(np.inf, g)
-        if not np.isfinite(hi if step > 0 else lo):
-            step = math.copysign(min(abs(step), reach), step)  # no bracket that way yet
-            reach *= 2.0
-        if abs(step) <= 4e-16 * max(1.0, abs(b)):
-            break
-        new = b + step
-        if not lo < new < hi:  # overshoot past the other end of a bracket
-            new = 0.5 * (lo + hi)
-            if new in (lo, hi):
-                break
-        b = new
-    return b
-
-
 def _newton_polish(model, w, b, tol, max_iter=50):
     """Newton steps from ``(w, b)`` until the duality gap is below ``tol * |P| / 10``.
 
@@ -97,7 +76,7 @@ def _newton_polish(model, w, b, tol, max_iter=50):
     extra = 2 if model.direct_newton else 0  # cheap steps: go on toward float precision
     for it in range(max_iter + 1):
         if model.fit_intercept:
-            b = _smooth_intercept(model, model.margins(w, 0.0), b)
+            b = smooth_intercept(model, model.margins(w, 0.0), b)
         z = model.margins(w, b)
         value = model.smooth_value(z, w) + model.l1 * float(np.abs(w).sum())
         gap = value - model.dual(model.loss.deriv(z, model.y))[0]
