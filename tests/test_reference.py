@@ -230,6 +230,23 @@ def test_truncated_newton_without_l2_is_not_used(wide_data):
     assert opt.method == "lbfgs+newton" and opt.certified
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_hinge_dual_cd_on_threads_reaches_the_serial_optimum(wide_data, fit_intercept,
+                                                            monkeypatch):
+    """Dual CD cut into parts that threads run at once (lock-free writes to v) certifies
+    the same P* as the serial method (the parts only apply to large data by default)."""
+    from parallel_sgd.reference import hinge
+
+    problem = psgd.Problem(wide_data, loss="hinge", alpha=1e-4, fit_intercept=fit_intercept)
+    serial = reference_optimum(problem, cache=False)
+    monkeypatch.setattr(hinge, "_parts", lambda problem: 2)
+    assert hinge.HingeDual(problem).state.bounds.tolist() == [0, 1497, 2995]  # 5 rows weigh 0
+    threaded = reference_optimum(problem, cache=False)
+    for opt in (serial, threaded):
+        assert opt.certified and opt.relative_gap <= reference.DEFAULT_TOL["hinge"]
+    assert abs(threaded.objective - serial.objective) <= threaded.gap + serial.gap + 1e-15
+
+
 @pytest.fixture(scope="module")
 def text_like():
     """The default synthetic problem: 200,000 x 47,236 with 15M non-zeros."""

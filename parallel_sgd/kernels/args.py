@@ -283,7 +283,8 @@ class DualState(NamedTuple):
     beta: np.ndarray         # the dual variables
     v: np.ndarray            # sum_i beta_i y_i x_i
     index: np.ndarray        # int64: the coordinates to visit
-    rng: np.ndarray          # uint64 array of one: xorshift64* state
+    rng: np.ndarray          # uint64, one xorshift64* state per part
+    bounds: np.ndarray       # int64: part p visits index[bounds[p]:bounds[p + 1]]
 
 
 class DualConfig(NamedTuple):

@@ -14,16 +14,19 @@ form of Shalev-Shwartz and Zhang 2014 otherwise). One coordinate step maximizes
 the quadratic model of ``D`` along ``beta_i`` (exact for ``kappa = 0``, a
 majorization step otherwise, since ``||soft(., kappa)||^2/2`` is 1-smooth) and
 updates ``v`` in O(nnz of the row). Coordinates stuck at a bound are shrunk
-away as in liblinear and brought back before convergence is declared.
+away as in liblinear and brought back before convergence is declared. The
+coordinates may be cut into parts that threads visit at once, sharing ``v``.
 
 Also :func:`quadratic_l1_cd`: coordinate descent on the dense proximal-Newton
 model that the smooth-loss reference solver minimizes when there is an L1 term.
 """
 import numpy as np
+from numba import prange
 
-from .._jit import jit
+from .._jit import jit, parallel_jit
 from ..maths.penalties import soft_threshold
-from .rows import row_bounds, row_entry
+from .rows import (WEIGHTS_DISTANCE, prefetch_row_weights, prefetch_rows_ahead, row_bounds,
+                   row_entry)
 
 _XS_MULT = np.uint64(0x2545F4914F6CDD1D)
 _INV_2_53 = 1.0 / 9007199254740992.0
@@ -60,25 +63,91 @@ def _shuffle(index, size, rng):
 
 
 @jit
+def _part_epoch(data, state, config, lo, size, m_old, mm_old, rng):
+    """One epoch over the ``size`` active coordinates at ``index[lo:]``, in a new random
+    order; coordinates that the thresholds ``m_old``/``mm_old`` say are stuck at a bound
+    are shrunk away (swapped past the end). Returns ``(size, pg_max, pg_min)``."""
+    X, indices, indptr, y = data.X, data.indices, data.indptr, data.y
+    upper, qii = data.upper, data.qii
+    beta, v, index = state.beta, state.v, state.index
+    margin, kappa = config.margin, config.kappa
+    _shuffle(index[lo:], size, rng)
+    order = index[lo:lo + size]  # the epoch's order (shrunk rows only get prefetched)
+    pg_max, pg_min = 0.0, 0.0  # so that spread >= max |PG| (optimal iff 0)
+    s = 0
+    while s < size:
+        i = index[lo + s]
+        # every access is a cache miss in a random order over a large v
+        prefetch_rows_ahead(X, indices, indptr, y, beta, order, s)
+        if s + WEIGHTS_DISTANCE < size:
+            prefetch_row_weights(X, indices, indptr, order[s + WEIGHTS_DISTANCE], v, 1)
+        g = y[i] * _row_dot_soft(X, indices, indptr, i, v, kappa) - margin[i]
+        bi = beta[i]
+        ui = upper[i]
+        pg = 0.0
+        if bi <= 0.0:
+            if g > m_old:
+                size -= 1
+                index[lo + s], index[lo + size] = index[lo + size], index[lo + s]
+                continue
+            if g < 0.0:
+                pg = g
+        elif bi >= ui:
+            if g < mm_old:
+                size -= 1
+                index[lo + s], index[lo + size] = index[lo + size], index[lo + s]
+                continue
+            if g > 0.0:
+                pg = g
+        else:
+            pg = g
+        pg_max = max(pg_max, pg)
+        pg_min = min(pg_min, pg)
+        if pg != 0.0:
+            q = qii[i]
+            if q > 0.0:
+                new = min(max(bi - g / q, 0.0), ui)
+            else:
+                new = ui if g < 0.0 else 0.0
+            delta = (new - bi) * y[i]
+            if delta != 0.0:
+                beta[i] = new
+                lo_k, hi_k = row_bounds(X, indptr, i)
+                for k in range(lo_k, hi_k):
+                    j, x = row_entry(X, indices, i, k)
+                    v[j] += delta * x
+        s += 1
+    return size, pg_max, pg_min
+
+
+@parallel_jit
 def dual_cd(data, state, config, max_visits, eps):
     """Run dual coordinate ascent until the projected-gradient spread is ``<= eps``.
 
     ``data`` is a :class:`~.args.DualData`, ``state`` a :class:`~.args.DualState`
-    whose ``index`` lists the coordinates to visit (those with ``upper > 0``), and
-    ``config`` a :class:`~.args.DualConfig` with ``margin[i] = m_i``. ``beta`` and
-    ``v`` are updated in place (``v`` must equal ``sum_i beta_i y_i x_i`` on entry).
+    whose ``index`` lists the coordinates to visit (those with ``upper > 0``), cut
+    into parts at ``bounds``, and ``config`` a :class:`~.args.DualConfig` with
+    ``margin[i] = m_i``. ``beta`` and ``v`` are updated in place (``v`` must equal
+    ``sum_i beta_i y_i x_i`` on entry).
+
+    The parts run on threads of their own, each in its own random order with its
+    own generator ``rng[p]``, all writing ``v`` without locks (PASSCoDe-Wild, Hsieh
+    et al. 2015): a write lost to a collision leaves ``v`` off by that update, so
+    the caller recomputes ``v`` after a call that matters. With one part this is
+    the serial method, deterministic.
 
     Stops early after the epoch that brings the coordinate visits to
     ``max_visits`` (shrinking makes epochs cheaper as it goes, so work is
     counted in visits). Returns ``(epochs, spread, visits)``: epochs run, the
     last pass's projected-gradient spread (``<= eps`` means converged) and visits.
     """
-    X, indices, indptr, y = data.X, data.indices, data.indptr, data.y
-    upper, qii = data.upper, data.qii
-    beta, v, index, rng = state.beta, state.v, state.index, state.rng
-    margin, kappa = config.margin, config.kappa
-    n_active = index.shape[0]
-    size = n_active
+    bounds, rng = state.bounds, state.rng
+    n_parts = bounds.shape[0] - 1
+    sizes = np.empty(n_parts, dtype=np.int64)
+    pg_maxes = np.zeros(n_parts)
+    pg_mins = np.zeros(n_parts)
+    for p in range(n_parts):
+        sizes[p] = bounds[p + 1] - bounds[p]
     big = np.inf
     m_old, mm_old = big, -big  # shrinking thresholds: max and min PG of the last pass
     spread = big
@@ -86,54 +155,20 @@ def dual_cd(data, state, config, max_visits, eps):
     epoch = 0
     while visits < max_visits:
         epoch += 1
-        _shuffle(index, size, rng)
-        visits += size
-        pg_max, pg_min = 0.0, 0.0  # so that spread >= max |PG| (optimal iff 0)
-        s = 0
-        while s < size:
-            i = index[s]
-            g = y[i] * _row_dot_soft(X, indices, indptr, i, v, kappa) - margin[i]
-            bi = beta[i]
-            ui = upper[i]
-            pg = 0.0
-            if bi <= 0.0:
-                if g > m_old:
-                    size -= 1
-                    index[s], index[size] = index[size], index[s]
-                    continue
-                if g < 0.0:
-                    pg = g
-            elif bi >= ui:
-                if g < mm_old:
-                    size -= 1
-                    index[s], index[size] = index[size], index[s]
-                    continue
-                if g > 0.0:
-                    pg = g
-            else:
-                pg = g
-            pg_max = max(pg_max, pg)
-            pg_min = min(pg_min, pg)
-            if pg != 0.0:
-                q = qii[i]
-                if q > 0.0:
-                    new = min(max(bi - g / q, 0.0), ui)
-                else:
-                    new = ui if g < 0.0 else 0.0
-                delta = (new - bi) * y[i]
-                if delta != 0.0:
-                    beta[i] = new
-                    lo, hi = row_bounds(X, indptr, i)
-                    for k in range(lo, hi):
-                        j, x = row_entry(X, indices, i, k)
-                        v[j] += delta * x
-            s += 1
+        visits += sizes.sum()
+        for p in prange(n_parts):
+            sizes[p], pg_maxes[p], pg_mins[p] = _part_epoch(
+                data, state, config, bounds[p], sizes[p], m_old, mm_old, rng[p:p + 1])
+        pg_max, pg_min = pg_maxes.max(), pg_mins.min()
         spread = pg_max - pg_min
         if spread <= eps:
-            if size == n_active:
+            shrunk = False
+            for p in range(n_parts):
+                shrunk = shrunk or sizes[p] != bounds[p + 1] - bounds[p]
+                sizes[p] = bounds[p + 1] - bounds[p]
+            if not shrunk:
                 return epoch, spread, visits
-            size = n_active  # verify on every coordinate before stopping
-            m_old, mm_old = big, -big
+            m_old, mm_old = big, -big  # verify on every coordinate before stopping
             continue
         m_old = pg_max if pg_max > 0.0 else big
         mm_old = pg_min if pg_min < 0.0 else -big

@@ -158,7 +158,13 @@ def prefetch_ahead(data, order, s):
     cache by then). The distance and what is prefetched were chosen by
     measurement (BENCHMARKS.md, Serial epoch).
     """
-    X, indices, indptr, y, weights = data.X, data.indices, data.indptr, data.y, data.weights
+    prefetch_rows_ahead(data.X, data.indices, data.indptr, data.y, data.weights, order, s)
+
+
+@inlined_jit
+def prefetch_rows_ahead(X, indices, indptr, y, weights, order, s):
+    """:func:`prefetch_ahead` on arrays: ``y`` and ``weights`` (or None) are any per-row
+    arrays the step at ``order[s]`` will read."""
     m = order.shape[0]
     if s + 2 * PREFETCH_DISTANCE < m:
         prefetch_row_start(X, indptr, order[s + 2 * PREFETCH_DISTANCE])

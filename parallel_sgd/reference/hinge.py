@@ -1,11 +1,12 @@
 """The hinge loss: dual coordinate ascent with an intercept search, or a linear program.
 
 With ``l2 > 0``, `HingeDual` runs dual CD (:mod:`parallel_sgd.kernels.dual_cd`)
-at a fixed intercept inside a 1-D cutting-plane search over the intercept,
+at a fixed intercept inside a 1-D root search over the intercept,
 and polishes each certificate by an exact solve on the face the margins point
 to. With ``l2 = 0`` (pure L1, where dual CD does not apply) the dual is a
 linear program: `hinge_lp` solves it with HiGHS.
 """
+import numba
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lstsq
@@ -15,16 +16,18 @@ from ..kernels.args import DualConfig, DualData, DualState
 from ..kernels.dual_cd import dual_cd
 from .model import Model, soft
 
+PARALLEL_MIN_EPS = 1e-3  # tighter solves run serially: lost writes to v cost more than threads gain
+
 
 class HingeDual:
     """Dual coordinate ascent for the hinge loss with ``l2 > 0`` (see :mod:`.kernels.dual_cd`).
 
     With an intercept, ``F(b) = min_w P(w, b)`` is convex and each dual point
     ``beta`` solved at ``b`` gives the affine minorant
-    ``F(b') >= l2 (sum beta - ||w||^2/2) - l2 b' sum y beta``. Two such points
-    with slopes of opposite signs combine (convexly) into one with
-    ``sum y beta = 0``, dual feasible for the full problem: the certificate.
-    The next ``b`` is where the two minorants cross (bisection as a safeguard).
+    ``F(b') >= l2 (sum beta - ||w||^2/2) - l2 b' sum y beta``, so ``b*`` is the
+    root of the decreasing ``Y(b) = sum y beta(b)``, found by regula falsi. Two
+    points with ``Y`` of opposite signs combine (convexly) into one with
+    ``sum y beta = 0``, dual feasible for the full problem: a certificate.
 
     The primal ``w`` of a dual point is only ``O(sqrt(dual error))`` accurate, so
     when the dimension allows it each certificate is also tried on the face the
@@ -41,9 +44,13 @@ class HingeDual:
         self.data = DualData(*m.arrays, m.y, self.upper, problem.row_norms_sq)
         self.beta = np.zeros(m.n)
         self.v = np.zeros(m.d)
-        self.state = DualState(self.beta, self.v,
-                               np.flatnonzero(self.upper > 0).astype(np.int64),
-                               np.array([seed], dtype=np.uint64))
+        index = np.flatnonzero(self.upper > 0).astype(np.int64)
+        parts = _parts(problem)
+        self.state = DualState(self.beta, self.v, index,
+                               np.array([seed + 2 * p for p in range(parts)], dtype=np.uint64),
+                               np.linspace(0, index.size, parts + 1).astype(np.int64))
+        self.serial_state = self.state._replace(rng=self.state.rng[:1],
+                                                bounds=np.array([0, index.size], dtype=np.int64))
         self.epochs = 0
         row_size = max(1.0, problem.data.nnz / m.n)
         self.budget = max(self.max_passes * m.n, self.max_work / row_size)  # coordinate visits
@@ -59,7 +66,8 @@ class HingeDual:
         m = self.model
         margin = 1.0 - m.y * b
         while self.budget > 0:
-            epochs, spread, visits = dual_cd(self.data, self.state, DualConfig(margin, self.kappa),
+            state = self.state if eps >= PARALLEL_MIN_EPS else self.serial_state
+            epochs, spread, visits = dual_cd(self.data, state, DualConfig(margin, self.kappa),
                                              min(self.budget, 100 * m.n), eps)
             self.epochs += epochs
             self.budget -= visits
@@ -70,22 +78,27 @@ class HingeDual:
         return m.l2 * (float(self.beta.sum()) - 0.5 * float(w @ w)), float(m.y @ self.beta), \
             self.beta.copy()
 
-    def certify(self, beta, start, tol):
+    def certify(self, betas, start, tol):
         """Update the best primal point and dual bound.
 
-        From the dual point ``beta`` (``sum y beta`` ~ 0 with an intercept) and
-        from the faces near the primal point ``start = (w, b)`` of the last solve.
+        From the dual points ``betas`` (balanced by :meth:`Model.dual` when there
+        is an intercept) and from the primal point ``start = (w, b)`` of the last
+        solve, the primal point of the best dual one, and the faces near ``start``.
         """
         m = self.model
-        alpha = np.divide(beta, self.upper, out=np.zeros(m.n), where=self.upper > 0)
-        dual, u = m.dual(-m.y * np.minimum(alpha, 1.0))
+        best_u, best_dual = None, -np.inf
+        for beta in betas:
+            alpha = np.divide(beta, self.upper, out=np.zeros(m.n), where=self.upper > 0)
+            dual, u = m.dual(-m.y * np.minimum(alpha, 1.0))
+            if u is not None and dual > best_dual:
+                best_u, best_dual = u, dual
         candidates = [start[0]]
-        if u is not None:
-            self.dual = max(self.dual, dual)
-            candidates.append(soft(u, m.l1) / m.l2)
+        if best_u is not None:
+            self.dual = max(self.dual, best_dual)
+            if m.fit_intercept or m.l1 > 0:  # else it is ``start``'s ``w`` again
+                candidates.append(soft(best_u, m.l1) / m.l2)
         for w in candidates:
-            self._offer(w, _hinge_intercept(m.margins(w, 0.0), m.y, m.s) if m.fit_intercept
-                        else 0.0)
+            self._offer(w)
         if not m.direct_newton:
             return
         # the margins' error is unknown: try faces from wide to narrow
@@ -99,11 +112,18 @@ class HingeDual:
                 self.dual = max(self.dual, dual)
                 if u is not None:
                     w = soft(u, m.l1) / m.l2
-                    self._offer(w, _hinge_intercept(m.margins(w, 0.0), m.y, m.s)
-                                if m.fit_intercept else 0.0)
+                    self._offer(w)
 
-    def _offer(self, w, b):
-        value = self.problem.objective(w, b)
+    def _offer(self, w, b=None):
+        """Keep ``(w, b)`` if it is the best primal point yet; ``b`` None: the best
+        intercept for ``w`` (none without one), from ``w``'s margins (one pass)."""
+        m = self.model
+        if b is None:
+            z0 = m.margins(w, 0.0)
+            b = _hinge_intercept(z0, m.y, m.s) if m.fit_intercept else 0.0
+            value = self.problem.objective(w, b, margins=z0 + b)
+        else:
+            value = self.problem.objective(w, b)
         if self.best is None or value < self.best[2]:
             self.best = (w, b, value)
 
@@ -119,7 +139,7 @@ class HingeDual:
         else:
             while self.budget > 0:
                 beta = self.solve(0.0, eps)[2]
-                self.certify(beta, (soft(self.v, self.kappa), 0.0), tol)
+                self.certify([beta], (soft(self.v, self.kappa), 0.0), tol)
                 if self.gap() <= tol * self.best[2]:
                     break
                 eps = max(0.1 * eps, 1e-14)
@@ -129,31 +149,55 @@ class HingeDual:
         return w, b, self.gap(), np.isfinite(self.dual), method, self.epochs
 
     def _search_intercept(self, tol, max_outer=200):
-        l2 = self.model.l2
-        ends = {}  # +1: a cut with F'(b) < 0 (b below b*), -1: with F'(b) > 0
-        b, step, eps, last_sides = 0.0, 1.0, 1e-2, []
+        """Find ``b*``, the root of ``Y(b) = sum y beta(b)`` (decreasing), by regula falsi.
+
+        Probes from ``b = 0`` (:func:`_probe_intercept`) until ``Y`` changes sign; an
+        end solved far less precisely than the latest solve is solved again when the
+        search keeps moving the other one (a loose ``Y`` may have the wrong sign). Each
+        solve is warm-started and a decade more precise than the last; the dual
+        bound is certified from the bracket's two ends combined (``sum y beta = 0``)
+        and from the latest solve alone (balanced by :meth:`Model.dual`), which is
+        the better one once ``b`` is close to ``b*``.
+        """
+        ends = {}  # +1: a cut with Y > 0 (b below b*), -1: with Y < 0
+        b, eps, probes, last_sides = 0.0, 1e-1, [], []
         for _ in range(max_outer):
-            A, Y, beta = self.solve(b, eps)
+            _, Y, beta = self.solve(b, eps)
+            w = soft(self.v, self.kappa)
             if Y == 0.0:
-                self.certify(beta, (soft(self.v, self.kappa), b), tol)
+                self.certify([beta], (w, b), tol)
                 return
             side = 1 if Y > 0 else -1
-            ends[side] = (b, A, Y, beta, eps)
+            ends[side] = (b, Y, beta, eps)
             last_sides.append(side)
+            if len(ends) == 2 and not ends[1][0] < ends[-1][0]:
+                del ends[-side]  # a looser solve's sign, now contradicted: probe again
+                probes = []
             if len(ends) < 2:
-                b, step = b + side * step, 2.0 * step
+                probes.append((b, Y))
+                b = _probe_intercept(probes, side)
                 continue
-            (b_lo, A_lo, Y_lo, beta_lo, _), (b_hi, A_hi, Y_hi, beta_hi, _) = ends[1], ends[-1]
+            (b_lo, Y_lo, beta_lo, _), (b_hi, Y_hi, beta_hi, _) = ends[1], ends[-1]
             t = Y_lo / (Y_lo - Y_hi)
-            self.certify((1.0 - t) * beta_lo + t * beta_hi, (soft(self.v, self.kappa), b), tol)
+            self.certify([(1.0 - t) * beta_lo + t * beta_hi, beta], (w, b), tol)
             if self.gap() <= tol * self.best[2] or self.budget <= 0:
                 return
             eps = max(0.1 * eps, 1e-14)
             stale = ends[-side]
-            if stale[4] > 100.0 * eps:
-                b = stale[0]  # a cut solved far less precisely: redo it before trusting it
+            if last_sides[-2:] == [side, side] and stale[3] > 100.0 * eps:
+                b = stale[0]  # stuck against an end solved far less precisely: redo it
             else:
-                b = _next_intercept(b_lo, A_lo, Y_lo, b_hi, A_hi, Y_hi, l2, last_sides)
+                b = _next_intercept(b_lo, Y_lo, b_hi, Y_hi, last_sides)
+
+
+def _parts(problem, min_entries=2_000_000):
+    """How many threads share dual CD: all of Numba's on sparse data with at least
+    ``min_entries`` stored entries; one (serial and deterministic) otherwise, where
+    the rows are too few to pay for threads or, dense, would all collide in ``v``."""
+    X = problem.data.X
+    if not hasattr(X, "indptr") or X.nnz < min_entries:
+        return 1
+    return max(1, min(numba.get_num_threads(), problem.n_samples))
 
 
 def _hinge_face(model, w, b, delta, max_size=2e9):
@@ -209,15 +253,40 @@ def _hinge_face(model, w, b, delta, max_size=2e9):
     return w_face, (float(z[-1]) if fi else 0.0), alpha
 
 
-def _next_intercept(b_lo, A_lo, Y_lo, b_hi, A_hi, Y_hi, l2, last_sides):
-    """Where the two minorants cross, or the midpoint when that would not shrink the bracket."""
+def _probe_intercept(probes, side, first_step=0.1):
+    """The next ``b`` to try before ``Y`` has changed sign: ``first_step`` toward ``b*``,
+    then the secant root of the last two probes overshot by 20% (to bracket it),
+    kept between 1.5 and 4 times the last step."""
+    b, Y = probes[-1]
+    if len(probes) == 1:
+        return b + side * first_step
+    b_prev, Y_prev = probes[-2]
+    last = abs(b - b_prev)
+    step = 4.0 * last
+    if Y != Y_prev:
+        root = b - Y * (b - b_prev) / (Y - Y_prev)
+        if (root - b) * side > 0:
+            step = min(max(1.2 * abs(root - b), 1.5 * last), 4.0 * last)
+    return b + side * step
+
+
+def _next_intercept(b_lo, Y_lo, b_hi, Y_hi, last_sides):
+    """Where the line through the bracket's ends ``(b, Y)`` crosses 0 (regula falsi).
+
+    Illinois safeguard: when the same end moved twice in a row, the other end's
+    ``Y`` counts half; three times, bisection.
+    """
     mid = 0.5 * (b_lo + b_hi)
+    if len(last_sides) >= 3 and last_sides[-1] == last_sides[-2] == last_sides[-3]:
+        return mid
     if len(last_sides) >= 2 and last_sides[-1] == last_sides[-2]:
-        return mid  # the same end moved twice: halve (Illinois-style safeguard)
-    cross = (A_lo - A_hi) / (l2 * (Y_lo - Y_hi))
+        if last_sides[-1] == 1:
+            Y_hi = 0.5 * Y_hi
+        else:
+            Y_lo = 0.5 * Y_lo
+    cross = b_lo + (b_hi - b_lo) * Y_lo / (Y_lo - Y_hi)
     inner_lo, inner_hi = sorted((b_lo, b_hi))
-    width = inner_hi - inner_lo
-    if np.isfinite(cross) and inner_lo + 1e-3 * width < cross < inner_hi - 1e-3 * width:
+    if np.isfinite(cross) and inner_lo < cross < inner_hi:
         return cross
     return mid
 
