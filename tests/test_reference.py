@@ -233,7 +233,7 @@ def test_truncated_newton_without_l2_is_not_used(wide_data):
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_hinge_dual_cd_on_threads_reaches_the_serial_optimum(wide_data, fit_intercept,
                                                             monkeypatch):
-    """Dual CD cut into parts that threads run at once (lock-free writes to v) certifies
+    """Dual CD cut into parts that threads run at once (atomic adds to v) certifies
     the same P* as the serial method (the parts only apply to large data by default)."""
     from parallel_sgd.reference import hinge
 

@@ -1,5 +1,6 @@
-"""LLVM atomics for Numba: a spinlock (the ``locking="global"`` Hogwild baseline) and
-the acquire/release loads and stores of the Hogwild team's spin hand-off.
+"""LLVM atomics for Numba: a spinlock (the ``locking="global"`` Hogwild baseline), the
+acquire/release loads and stores of the Hogwild team's spin hand-off, and the
+floating-point add that threads sharing a vector make without losing a write.
 
 Numba has no CPU atomics (numba issue 2988), so a compare-and-swap, a release
 store and an acquire load are lowered to LLVM's ``cmpxchg``, ``store atomic`` and
@@ -47,6 +48,29 @@ def release_store(typingctx, array, index, value):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@intrinsic
+def _atomic_fadd(typingctx, array, index, value):
+    sig = types.void(array, index, array.dtype)
+
+    def codegen(context, builder, signature, args):
+        ptr = _element_pointer(context, builder, signature, args)
+        builder.atomic_rmw("fadd", ptr, args[2], "monotonic")
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def atomic_add(array, index, value):
+    """``array[index] += value`` as one atomic step (LLVM ``atomicrmw fadd``, a
+    compare-and-swap loop on x86): no write of another thread is lost."""
+    array[index] += value
+
+
+@overload(atomic_add, **overload_options())
+def _atomic_add(array, index, value):
+    return lambda array, index, value: _atomic_fadd(array, index, value)
 
 
 def acquire(lock):

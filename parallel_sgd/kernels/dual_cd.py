@@ -23,7 +23,8 @@ model that the smooth-loss reference solver minimizes when there is an L1 term.
 import numpy as np
 from numba import prange
 
-from .._jit import jit, parallel_jit
+from .._jit import inlined_jit, jit, parallel_jit
+from .atomics import atomic_add
 from ..maths.penalties import soft_threshold
 from .rows import (WEIGHTS_DISTANCE, prefetch_row_weights, prefetch_rows_ahead, row_bounds,
                    row_entry)
@@ -62,8 +63,8 @@ def _shuffle(index, size, rng):
         index[k], index[r] = index[r], index[k]
 
 
-@jit
-def _part_epoch(data, state, config, lo, size, m_old, mm_old, rng):
+@inlined_jit
+def _part_epoch(data, state, config, lo, size, m_old, mm_old, rng, shared):
     """One epoch over the ``size`` active coordinates at ``index[lo:]``, in a new random
     order; coordinates that the thresholds ``m_old``/``mm_old`` say are stuck at a bound
     are shrunk away (swapped past the end). Returns ``(size, pg_max, pg_min)``."""
@@ -115,7 +116,10 @@ def _part_epoch(data, state, config, lo, size, m_old, mm_old, rng):
                 lo_k, hi_k = row_bounds(X, indptr, i)
                 for k in range(lo_k, hi_k):
                     j, x = row_entry(X, indices, i, k)
-                    v[j] += delta * x
+                    if shared:
+                        atomic_add(v, j, delta * x)
+                    else:
+                        v[j] += delta * x
         s += 1
     return size, pg_max, pg_min
 
@@ -131,10 +135,11 @@ def dual_cd(data, state, config, max_visits, eps):
     ``sum_i beta_i y_i x_i`` on entry).
 
     The parts run on threads of their own, each in its own random order with its
-    own generator ``rng[p]``, all writing ``v`` without locks (PASSCoDe-Wild, Hsieh
-    et al. 2015): a write lost to a collision leaves ``v`` off by that update, so
-    the caller recomputes ``v`` after a call that matters. With one part this is
-    the serial method, deterministic.
+    own generator ``rng[p]``, adding to the shared ``v`` atomically (PASSCoDe-Atomic,
+    Hsieh et al. 2015: with plain writes, the "Wild" variant, the writes lost to
+    collisions on the frequent features left ``w = v`` far less accurate than the
+    serial method's, and the solves took longer, BENCHMARKS.md). With one part this
+    is the serial method, deterministic, with plain writes.
 
     Stops early after the epoch that brings the coordinate visits to
     ``max_visits`` (shrinking makes epochs cheaper as it goes, so work is
@@ -155,11 +160,20 @@ def dual_cd(data, state, config, max_visits, eps):
     epoch = 0
     while visits < max_visits:
         epoch += 1
-        visits += sizes.sum()
-        for p in prange(n_parts):
-            sizes[p], pg_maxes[p], pg_mins[p] = _part_epoch(
-                data, state, config, bounds[p], sizes[p], m_old, mm_old, rng[p:p + 1])
-        pg_max, pg_min = pg_maxes.max(), pg_mins.min()
+        for p in range(n_parts):  # loops, not numpy reductions: those become parallel regions
+            visits += sizes[p]
+        if n_parts == 1:  # no threads to start (a parallel region costs ~0.1 ms an epoch)
+            sizes[0], pg_maxes[0], pg_mins[0] = _part_epoch(
+                data, state, config, bounds[0], sizes[0], m_old, mm_old, rng, False)
+        else:
+            for p in prange(n_parts):
+                sizes[p], pg_maxes[p], pg_mins[p] = _part_epoch(
+                    data, state, config, bounds[p], sizes[p], m_old, mm_old, rng[p:p + 1],
+                    True)
+        pg_max, pg_min = pg_maxes[0], pg_mins[0]
+        for p in range(1, n_parts):
+            pg_max = max(pg_max, pg_maxes[p])
+            pg_min = min(pg_min, pg_mins[p])
         spread = pg_max - pg_min
         if spread <= eps:
             shrunk = False

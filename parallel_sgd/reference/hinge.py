@@ -16,9 +16,6 @@ from ..kernels.args import DualConfig, DualData, DualState
 from ..kernels.dual_cd import dual_cd
 from .model import Model, soft
 
-PARALLEL_MIN_EPS = 1e-3  # tighter solves run serially: lost writes to v cost more than threads gain
-
-
 class HingeDual:
     """Dual coordinate ascent for the hinge loss with ``l2 > 0`` (see :mod:`.kernels.dual_cd`).
 
@@ -49,8 +46,6 @@ class HingeDual:
         self.state = DualState(self.beta, self.v, index,
                                np.array([seed + 2 * p for p in range(parts)], dtype=np.uint64),
                                np.linspace(0, index.size, parts + 1).astype(np.int64))
-        self.serial_state = self.state._replace(rng=self.state.rng[:1],
-                                                bounds=np.array([0, index.size], dtype=np.int64))
         self.epochs = 0
         row_size = max(1.0, problem.data.nnz / m.n)
         self.budget = max(self.max_passes * m.n, self.max_work / row_size)  # coordinate visits
@@ -66,8 +61,7 @@ class HingeDual:
         m = self.model
         margin = 1.0 - m.y * b
         while self.budget > 0:
-            state = self.state if eps >= PARALLEL_MIN_EPS else self.serial_state
-            epochs, spread, visits = dual_cd(self.data, state, DualConfig(margin, self.kappa),
+            epochs, spread, visits = dual_cd(self.data, self.state, DualConfig(margin, self.kappa),
                                              min(self.budget, 100 * m.n), eps)
             self.epochs += epochs
             self.budget -= visits
@@ -184,7 +178,7 @@ class HingeDual:
                 return
             eps = max(0.1 * eps, 1e-14)
             stale = ends[-side]
-            if last_sides[-2:] == [side, side] and stale[3] > 100.0 * eps:
+            if last_sides[-3:] == [side] * 3 and stale[3] > 100.0 * eps:
                 b = stale[0]  # stuck against an end solved far less precisely: redo it
             else:
                 b = _next_intercept(b_lo, Y_lo, b_hi, Y_hi, last_sides)
