@@ -4,16 +4,18 @@ Every suboptimality in the project is measured against this (DESIGN section 5),
 so it must be far more precise than any SGD run: relative 1e-10 on ``P*`` for
 smooth losses, 1e-9 for the hinge loss (the defaults of ``tol``).
 
-* Smooth losses: L-BFGS-B on ``(w, b)`` (on ``w = w+ - w-``, ``w+, w- >= 0``,
-  when there is an L1 term) to a rough start, then Newton steps. When the
-  dense Hessian is cheap (small ``d``) they are solved exactly (Cholesky, or a
-  proximal Newton model by coordinate descent with L1); otherwise by
-  preconditioned CG on the nonzero coordinates with their signs fixed, the
-  line search projected back onto that orthant. The intercept is made exactly
-  optimal (1-D Newton) before every certificate.
-* Hinge with ``l2 > 0``: dual coordinate ascent (:mod:`.kernels.dual_cd`) at a
-  fixed intercept, inside a 1-D cutting-plane search over the intercept; for
-  small ``d``, an exact solve on the face of the problem the margins point to.
+* Smooth losses without L1 on large ``d``: truncated Newton from zero (CG on
+  the Hessian, its rank-one mean part exact). Otherwise, L-BFGS-B on ``(w, b)``
+  (on ``w = w+ - w-``, ``w+, w- >= 0``, when there is an L1 term) to a rough
+  start, then Newton steps. When the dense Hessian is cheap (small ``d``) they
+  are solved exactly (Cholesky, or a proximal Newton model by coordinate
+  descent with L1); otherwise by preconditioned CG on the nonzero coordinates
+  with their signs fixed, the line search projected back onto that orthant.
+  The intercept is made exactly optimal (1-D Newton) before every certificate.
+* Hinge with ``l2 > 0``: dual coordinate ascent (:mod:`.kernels.dual_cd`, on
+  threads for large sparse data) at a fixed intercept, inside a 1-D root
+  search over the intercept; for small ``d``, an exact solve on the face of
+  the problem the margins point to.
 * Hinge with ``l2 = 0``: the dual linear program, solved by HiGHS.
 
 The reported ``gap`` bounds ``P(coef, intercept) - P*`` through Fenchel
