@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_orders.py [--problems a9a,news20,text,wide] [--repeats 3]
+    python bench/bench_orders.py [--problems a9a,a9a-sorted,news20,text,wide] [--repeats 3]
 
 For each problem: the exact optimum (``reference_optimum``, cached on disk), then the
 sync driver with ``shuffle=True``, ``"once"``, ``"blocks"`` and ``False`` and
@@ -38,6 +38,11 @@ def problems(names):
     for name in names:
         if name == "a9a":
             yield name, psgd.Problem(psgd.fetch("a9a"), "log_loss", alpha=1e-4), 30
+        elif name == "a9a-sorted":  # as a file written class by class would be
+            data = psgd.fetch("a9a")
+            rows = np.argsort(data.y, kind="stable")
+            sorted_data = psgd.Dataset(data.X[rows], data.y[rows])
+            yield name, psgd.Problem(sorted_data, "log_loss", alpha=1e-4), 30
         elif name == "news20":
             data = psgd.fetch("news20")  # 20 newsgroups: classes 1-10 against 11-20
             binary = psgd.Dataset(data.X, np.where(data.y <= 10, 1.0, -1.0))
@@ -82,7 +87,7 @@ def show(value, digits=3):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", default="a9a,news20,text,wide")
+    parser.add_argument("--problems", default="a9a,a9a-sorted,news20,text,wide")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     print(f"machine: {platform.machine()}, medians of {args.repeats}; target relative "
