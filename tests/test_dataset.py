@@ -149,6 +149,37 @@ def test_scan_csr_matches_a_numpy_reference(seed):
     np.testing.assert_allclose(norms, squares, rtol=1e-15)
 
 
+@pytest.mark.kernel
+def test_scan_csr_in_bands_reports_the_first_invalid_row_and_the_worst_fixable_status():
+    """Large enough that every thread scans a band of rows: the bands' findings combine
+    as one sequential scan's would."""
+    from parallel_sgd.data._csr_kernels import (CANONICAL, NOT_FINITE, OUT_OF_RANGE,
+                                                STORED_ZERO, UNSORTED, scan_csr)
+    n = 40_000
+    indptr = np.arange(0, 2 * n + 1, 2, dtype=np.int32)
+    indices = np.tile(np.array([1, 3], dtype=np.int32), n)
+    data = np.ones(2 * n)
+
+    def scan(data, indices):
+        norms = np.full(n, np.nan)
+        return scan_csr(indptr, indices, data, 4, norms), norms
+
+    assert scan(data, indices)[0] == (CANONICAL, -1)
+    np.testing.assert_array_equal(scan(data, indices)[1], 2.0)
+    late_unsorted = indices.copy()
+    late_unsorted[2 * (n - 5):2 * (n - 4)] = [3, 1]
+    assert scan(data, late_unsorted)[0] == (UNSORTED, -1)
+    early_zero = data.copy()
+    early_zero[4] = 0.0
+    assert scan(early_zero, late_unsorted)[0] == (STORED_ZERO, -1)
+    bad = data.copy()
+    bad[2 * (n - 3)] = np.nan  # a late row ...
+    out_of_range = late_unsorted.copy()
+    out_of_range[2 * 7 + 1] = 4  # ... and an early one, behind a fixable status
+    assert scan(bad, out_of_range)[0] == (OUT_OF_RANGE, 7)
+    assert scan(bad, late_unsorted)[0] == (NOT_FINITE, n - 3)
+
+
 def test_row_norms_come_from_the_scan_and_match_a_pass():
     X = sp.random(40, 30, density=0.2, format="csr", random_state=4)
     data = psgd.Dataset(_unflagged(X), np.ones(40))

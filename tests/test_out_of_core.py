@@ -75,3 +75,43 @@ def test_large_caches_are_mapped_read_only(tmp_path, monkeypatch):
     np.testing.assert_array_equal(result.coef, expected.coef)
     with pytest.raises(ValueError, match="mmap must be"):
         psgd.load(tmp_path / "c", mmap="w")
+
+
+@pytest.mark.parametrize("shuffle", ["blocks", True, False])
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_training_out_of_core_asks_for_each_stretch_and_steps_as_in_memory(
+        tmp_path, monkeypatch, shuffle, batch_size):
+    """On a read-only map the steps run a stretch at a time, each stretch's pages asked
+    for ahead of it; the result is the in-memory fit's, bit for bit."""
+    from parallel_sgd.data import readahead
+
+    data = psgd.make_sparse_classification(n_samples=3000, n_features=400, nnz_per_row=12,
+                                           random_state=1)
+    psgd.save_cache(data, tmp_path / "c")
+    monkeypatch.setattr(readahead, "STRETCH_BYTES", 4096)  # ~28 rows a stretch
+    asked = []
+    willneed = readahead.Readahead.willneed
+    monkeypatch.setattr(readahead.Readahead, "willneed",
+                        lambda self, rows: (asked.append(np.array(rows)), willneed(self, rows)))
+    options = dict(n_epochs=2, shuffle=shuffle, batch_size=batch_size, random_state=5,
+                   learning_rate="optimal")
+    mapped = psgd.load(tmp_path / "c", mmap="r")
+    assert readahead.Readahead.of(mapped) is not None
+    assert readahead.Readahead.of(psgd.load(tmp_path / "c", mmap="c")) is None
+    assert readahead.Readahead.of(data) is None
+    result = psgd.fit(psgd.Problem(mapped, "log_loss", alpha=1e-4), **options)
+    expected = psgd.fit(psgd.Problem(data, "log_loss", alpha=1e-4), **options)
+    np.testing.assert_array_equal(result.coef, expected.coef)
+    assert result.intercept == expected.intercept
+    # every row of every epoch was asked for, in stretches of the rows the steps took
+    assert len(asked) >= 2 * 3000 // 40  # stretches of ~28 rows (32 for batches of 8)
+    counts = np.bincount(np.concatenate(asked), minlength=3000)
+    assert counts.min() >= 2 and counts.max() <= 2 + 2  # each epoch, + the first ask
+
+
+def test_runs_of_consecutive_rows():
+    from parallel_sgd.data.readahead import _runs
+
+    assert _runs(np.array([], dtype=np.int64)) == []
+    assert _runs(np.array([3])) == [(3, 4)]
+    assert _runs(np.array([0, 1, 2, 5, 6, 9])) == [(0, 3), (5, 7), (9, 10)]

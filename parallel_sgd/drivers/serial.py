@@ -1,7 +1,11 @@
 """Serial and mini-batch SGD epochs on one model: the sync driver's steps, and what a
 team of one worker runs (so ``driver="hogwild", n_workers=1`` equals ``driver="sync"``)."""
+import contextlib
+
 import numba
 import numpy as np
+
+from ..data.readahead import Readahead
 
 from ..kernels.args import Extras
 from ..kernels.minibatch import make_scratch, minibatch_epoch
@@ -19,11 +23,38 @@ class EpochRunner:
         self.state = state
         self.batch_size = batch_size
         self.loss_sum = None  # np.zeros(1) sums the steps' losses
+        self.readahead = Readahead.of(problem.data)  # None unless mapped read-only
+        self.n_rows = problem.n_samples
         if batch_size > 1:
             self.scratch = make_scratch(problem.n_features, batch_size)
 
     def run(self, order, etas, t_start):
-        """Steps ``t_start ...`` over rows ``order`` (``len(etas)`` steps); returns steps done."""
+        """Steps ``t_start ...`` over rows ``order`` (``len(etas)`` steps); returns steps done.
+
+        On a cache mapped read-only (out of core) the steps run a stretch at a time, the
+        next stretch's pages asked for while the kernel works (:mod:`..data.readahead`).
+        """
+        if self.readahead is None or self.readahead.pool is None or order.size == 0:
+            return self._run(order, etas, t_start)
+        batch = self.batch_size  # a stretch is whole steps: mini-batches are not cut
+        stretch = -(-self.readahead.stretch_rows(self.n_rows) // batch) * batch
+        done = 0
+        with self.readahead.streaming():
+            pending = self.readahead.ask(order[:stretch])
+            for start in range(0, order.size, stretch):
+                pending.result()
+                end = min(start + stretch, order.size)
+                if end < order.size:
+                    pending = self.readahead.ask(order[end:end + stretch])
+                first, last = start // batch, -(-end // batch)  # its steps
+                steps = self._run(order[start:end], etas[first:last], t_start + first)
+                done += steps
+                if steps < last - first:  # stopped early (a prediction not finite)
+                    break
+            pending.result()
+        return done
+
+    def _run(self, order, etas, t_start):
         model = self.state.kernel_model
         if self.batch_size == 1:
             if self.state.average is not None or self.loss_sum is not None:
@@ -45,7 +76,8 @@ def train_serial(problem, state, rule, trace, schedule, *, n_workers, n_epochs, 
     with ``state`` attached and its step count advanced. ``epoch_end`` as for
     :func:`running_objective`."""
     runner = EpochRunner(problem, rule, state, batch_size, intercept_rate)
-    with numba_threads(n_workers if batch_size > 1 else numba.get_num_threads()):
+    streaming = runner.readahead if runner.readahead is not None else contextlib.nullcontext()
+    with numba_threads(n_workers if batch_size > 1 else numba.get_num_threads()), streaming:
         runner.warm_up()
         result = train_epochs(problem, trace, state, schedule, runner.run, n_epochs=n_epochs,
                               eval_every=eval_every, random_state=random_state,
