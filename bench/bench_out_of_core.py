@@ -95,6 +95,12 @@ class MemoryCgroup:
         (self.path / ("cgroup.procs" if self.limit_file == "memory.max" else "tasks")) \
             .write_text(str(os.getpid()))
 
+    def remove(self):
+        try:
+            self.path.rmdir()  # empty once the child has exited
+        except OSError:
+            pass
+
     def reset_peak(self):
         if self.peak_file.endswith("max_usage_in_bytes"):
             (self.path / self.peak_file).write_text("0")
@@ -124,6 +130,12 @@ def in_memory(problem, epochs):
             "objective": result.trace[-1]["objective"], "wall_s": time.perf_counter() - start}
 
 
+def report(ram, disk, peak):
+    print(f"  in RAM {ram['epoch_s']:.2f} s/epoch ({ram['wall_s']:.1f} s whole fit), "
+          f"limited {disk['epoch_s']:.2f} s/epoch ({disk['wall_s']:.1f} s whole fit, "
+          f"peak {peak / 2**30:.2f} GiB)", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", default="/tmp/psgd_out_of_core.cache")
@@ -142,14 +154,15 @@ def main(argv=None):
     problem = psgd.Problem(psgd.load(args.cache, mmap=False), "log_loss", alpha=1e-6)
     in_memory(problem, 1)  # compile
     ram, disk, peaks = [], [], []
-    for _ in range(args.repeats):
-        ram.append(in_memory(problem, args.epochs))
-        result, peak = out_of_core(args.cache, small, args.epochs, cgroup)
-        disk.append(result)
-        peaks.append(peak)
-        print(f"  in RAM {ram[-1]['epoch_s']:.2f} s/epoch ({ram[-1]['wall_s']:.1f} s whole fit), "
-              f"limited {disk[-1]['epoch_s']:.2f} s/epoch ({disk[-1]['wall_s']:.1f} s whole fit, "
-              f"peak {peak / 2**30:.2f} GiB)", flush=True)
+    try:
+        for _ in range(args.repeats):
+            ram.append(in_memory(problem, args.epochs))
+            result, peak = out_of_core(args.cache, small, args.epochs, cgroup)
+            disk.append(result)
+            peaks.append(peak)
+            report(ram[-1], disk[-1], peak)
+    finally:
+        cgroup.remove()
     ram_s = statistics.median(r["epoch_s"] for r in ram)
     disk_s = statistics.median(r["epoch_s"] for r in disk)
     print(f"median epoch: in RAM {ram_s:.2f} s, out of core {disk_s:.2f} s: "

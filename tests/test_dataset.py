@@ -153,8 +153,8 @@ def test_scan_csr_matches_a_numpy_reference(seed):
 def test_scan_csr_in_bands_reports_the_first_invalid_row_and_the_worst_fixable_status():
     """Large enough that every thread scans a band of rows: the bands' findings combine
     as one sequential scan's would."""
-    from parallel_sgd.data._csr_kernels import (CANONICAL, NOT_FINITE, OUT_OF_RANGE,
-                                                STORED_ZERO, UNSORTED, scan_csr)
+    from parallel_sgd.data._csr_kernels import (BAD_INDPTR, CANONICAL, NOT_FINITE,
+                                                OUT_OF_RANGE, STORED_ZERO, UNSORTED, scan_csr)
     n = 40_000
     indptr = np.arange(0, 2 * n + 1, 2, dtype=np.int32)
     indices = np.tile(np.array([1, 3], dtype=np.int32), n)
@@ -178,6 +178,14 @@ def test_scan_csr_in_bands_reports_the_first_invalid_row_and_the_worst_fixable_s
     out_of_range[2 * 7 + 1] = 4  # ... and an early one, behind a fixable status
     assert scan(bad, out_of_range)[0] == (OUT_OF_RANGE, 7)
     assert scan(bad, late_unsorted)[0] == (NOT_FINITE, n - 3)
+    # an indptr that falls far below 0 early: every band stays inside the arrays
+    broken = indptr.copy()
+    broken[2:n // 2] = -1_000_000_000
+    norms = np.zeros(n)
+    assert scan_csr(broken, indices, data, 4, norms) == (BAD_INDPTR, 1)
+    beyond = indptr.copy()
+    beyond[n - 2] = 10 * n
+    assert scan_csr(beyond, indices, data, 4, norms) == (BAD_INDPTR, n - 3)
 
 
 def test_row_norms_come_from_the_scan_and_match_a_pass():

@@ -156,7 +156,11 @@ def test_non_finite_prediction_stops_the_kernel():
 
 # -- dual coordinate ascent on threads ----------------------------------------------------------
 def test_atomic_add_loses_no_write_between_threads():
+    import numba
     from numba import prange
+
+    if numba.config.DISABLE_JIT or numba.get_num_threads() < 2:
+        pytest.skip("needs two threads running compiled code")
 
     from parallel_sgd._jit import parallel_jit
     from parallel_sgd.kernels.atomics import atomic_add

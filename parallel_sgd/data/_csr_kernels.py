@@ -30,9 +30,10 @@ ROWS_PER_THREAD = 4096  # fewer rows than this per thread: not worth starting on
 def _scan_rows(indptr, indices, data, n_features, norms, first, last):
     """:func:`scan_csr` on rows ``first <= i < last``; ``(status, row)``."""
     status = CANONICAL
+    nnz = data.shape[0]
     for i in range(first, last):
         lo, hi = indptr[i], indptr[i + 1]
-        if hi < lo:
+        if hi < lo or lo < 0 or hi > nnz:  # (a band reads its rows whatever came before)
             return BAD_INDPTR, i
         previous = -1
         total = 0.0
@@ -60,7 +61,7 @@ def scan_csr(indptr, indices, data, n_features, norms):
     :data:`UNSORTED` and :data:`STORED_ZERO`, leave the scan going, so that an invalid
     entry later on is still reported), ``row`` the first row of an invalid entry or -1.
     The norms are exact only when the matrix is canonical (duplicates not summed).
-    Runs on every thread, a band of rows each (one below ``ROWS_PER_THREAD`` rows).
+    Runs on up to every thread, a band of at least ``ROWS_PER_THREAD`` rows each.
     """
     bands = max(1, min(get_num_threads(), (indptr.shape[0] - 1) // ROWS_PER_THREAD))
     return _scan_bands(indptr, indices, data, n_features, norms, bands)

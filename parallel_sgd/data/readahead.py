@@ -19,11 +19,18 @@ import numpy as np
 STRETCH_BYTES = 32 << 20  # data per stretch: the unit the pages are asked for in
 
 
+ADVICE = all(hasattr(mmap, name) for name in ("MADV_RANDOM", "MADV_NORMAL", "MADV_WILLNEED")) \
+    and hasattr(mmap.mmap, "madvise")  # not on Windows
+
+
 def mapped_read_only(array):
-    """The ``np.memmap`` a read-only mapped ``array`` is a view of, else None."""
+    """The ``np.memmap`` that ``array`` is a whole read-only view of (same first element,
+    so that its byte offsets hold), else None."""
+    start = array.__array_interface__["data"][0] if array is not None else None
     while array is not None and not isinstance(array, np.memmap):
         array = array.base
-    if array is None or getattr(array, "_mmap", None) is None or array.flags.writeable:
+    if array is None or getattr(array, "_mmap", None) is None or array.flags.writeable \
+            or array.__array_interface__["data"][0] != start:
         return None
     return array
 
@@ -44,12 +51,14 @@ class Readahead:
     def of(cls, data):
         """A Readahead for ``data`` (a Dataset) if its CSR arrays are mapped read-only."""
         X = data.X
-        if not hasattr(X, "indptr") or mapped_read_only(X.data) is None:
+        if not ADVICE or not hasattr(X, "indptr"):
+            return None
+        entries = [mapped_read_only(a) for a in (X.data, X.indices)]
+        if any(a is None for a in entries):
             return None
         rows = [mapped_read_only(a) for a in (X.indptr, data.y, data.sample_weight, data.qid)
                 if a is not None]
-        entries = [mapped_read_only(a) for a in (X.data, X.indices)]
-        return cls(np.asarray(X.indptr), rows, entries)
+        return cls(np.asarray(X.indptr), [a for a in rows if a is not None], entries)
 
     def __enter__(self):
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="psgd-readahead")
@@ -114,4 +123,7 @@ def _advise(array, first, last, advice):
     lo = base + first * array.itemsize
     hi = base + last * array.itemsize
     lo -= lo % mmap.PAGESIZE
-    array._mmap.madvise(advice, lo, hi - lo)
+    try:
+        array._mmap.madvise(advice, lo, hi - lo)
+    except (OSError, ValueError):  # advice is a hint: training goes on without it
+        pass

@@ -82,6 +82,8 @@ def _part_epoch(data, state, config, lo, size, m_old, mm_old, rng, shared):
         prefetch_rows_ahead(X, indices, indptr, y, beta, order, s)
         if s + WEIGHTS_DISTANCE < size:
             prefetch_row_weights(X, indices, indptr, order[s + WEIGHTS_DISTANCE], v, 1)
+        # plain reads of v while other parts add to it atomically: a read may miss an
+        # update in flight, as any asynchronous coordinate method's does (PASSCoDe)
         g = y[i] * _row_dot_soft(X, indices, indptr, i, v, kappa) - margin[i]
         bi = beta[i]
         ui = upper[i]
@@ -113,8 +115,8 @@ def _part_epoch(data, state, config, lo, size, m_old, mm_old, rng, shared):
             delta = (new - bi) * y[i]
             if delta != 0.0:
                 beta[i] = new
-                lo_k, hi_k = row_bounds(X, indptr, i)
-                for k in range(lo_k, hi_k):
+                first, end = row_bounds(X, indptr, i)
+                for k in range(first, end):
                     j, x = row_entry(X, indices, i, k)
                     if shared:
                         atomic_add(v, j, delta * x)
@@ -148,6 +150,8 @@ def dual_cd(data, state, config, max_visits, eps):
     """
     bounds, rng = state.bounds, state.rng
     n_parts = bounds.shape[0] - 1
+    if rng.shape[0] < n_parts:
+        raise ValueError("dual_cd: one generator state per part is needed")
     sizes = np.empty(n_parts, dtype=np.int64)
     pg_maxes = np.zeros(n_parts)
     pg_mins = np.zeros(n_parts)

@@ -13,9 +13,10 @@ smooth losses, 1e-9 for the hinge loss (the defaults of ``tol``).
   with their signs fixed, the line search projected back onto that orthant.
   The intercept is made exactly optimal (1-D Newton) before every certificate.
 * Hinge with ``l2 > 0``: dual coordinate ascent (:mod:`.kernels.dual_cd`, on
-  threads for large sparse data) at a fixed intercept, inside a 1-D root
-  search over the intercept; for small ``d``, an exact solve on the face of
-  the problem the margins point to.
+  threads for large sparse data, so that the last digits of its optimum may
+  differ from run to run, within the certified gap) at a fixed intercept,
+  inside a 1-D root search over the intercept; for small ``d``, an exact solve
+  on the face of the problem the margins point to.
 * Hinge with ``l2 = 0``: the dual linear program, solved by HiGHS.
 
 The reported ``gap`` bounds ``P(coef, intercept) - P*`` through Fenchel

@@ -16,6 +16,7 @@ from ..kernels.args import DualConfig, DualData, DualState
 from ..kernels.dual_cd import dual_cd
 from .model import Model, soft
 
+
 class HingeDual:
     """Dual coordinate ascent for the hinge loss with ``l2 > 0`` (see :mod:`.kernels.dual_cd`).
 
@@ -43,8 +44,8 @@ class HingeDual:
         self.v = np.zeros(m.d)
         index = np.flatnonzero(self.upper > 0).astype(np.int64)
         parts = _parts(problem)
-        self.state = DualState(self.beta, self.v, index,
-                               np.array([seed + 2 * p for p in range(parts)], dtype=np.uint64),
+        seeds = [seed + 2 * p for p in range(parts)]  # odd, never 0: xorshift's states
+        self.state = DualState(self.beta, self.v, index, np.array(seeds, dtype=np.uint64),
                                np.linspace(0, index.size, parts + 1).astype(np.int64))
         self.epochs = 0
         row_size = max(1.0, problem.data.nnz / m.n)
@@ -89,7 +90,7 @@ class HingeDual:
         candidates = [start[0]]
         if best_u is not None:
             self.dual = max(self.dual, best_dual)
-            if m.fit_intercept or m.l1 > 0:  # else it is ``start``'s ``w`` again
+            if m.fit_intercept:  # without, u = l2 v: it is ``start``'s ``w`` again
                 candidates.append(soft(best_u, m.l1) / m.l2)
         for w in candidates:
             self._offer(w)
@@ -158,9 +159,12 @@ class HingeDual:
         for _ in range(max_outer):
             _, Y, beta = self.solve(b, eps)
             w = soft(self.v, self.kappa)
-            if Y == 0.0:
+            if Y == 0.0:  # b is b* for this solve's precision
                 self.certify([beta], (w, b), tol)
-                return
+                if self.gap() <= tol * self.best[2] or self.budget <= 0:
+                    return
+                eps = max(0.1 * eps, 1e-14)
+                continue
             side = 1 if Y > 0 else -1
             ends[side] = (b, Y, beta, eps)
             last_sides.append(side)
@@ -168,6 +172,9 @@ class HingeDual:
                 del ends[-side]  # a looser solve's sign, now contradicted: probe again
                 probes = []
             if len(ends) < 2:
+                if self.budget <= 0:
+                    self.certify([beta], (w, b), tol)
+                    return
                 probes.append((b, Y))
                 b = _probe_intercept(probes, side)
                 continue

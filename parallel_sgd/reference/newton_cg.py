@@ -87,7 +87,8 @@ def _dual_estimate(model, theta, data_grad):
 
 
 def _pcg(model, curv, grad_w, grad_b, eta):
-    """Solve the Newton system to ``||residual|| <= eta ||g||``; ``(s_w, s_b, X s_w + s_b)``.
+    """Solve the Newton system to ``||residual|| <= eta ||rhs||`` (``rhs = -g``, or with an
+    intercept its Schur complement's); returns ``(s_w, s_b, X s_w + s_b)``.
 
     The Hessian on ``w`` is ``X^T C X + l2 I = K + h h^T / h_bb`` with ``h = X^T c``,
     ``h_bb = sum c`` and ``K`` the curvature centred; on sparse non-negative data
@@ -107,7 +108,6 @@ def _pcg(model, curv, grad_w, grad_b, eta):
         diag = np.where(centred > 1e-3 * diag, centred, diag)
         if fi:
             rhs = rhs + h * (grad_b / h_bb)
-    diag[diag <= 0] = 1.0
     u = h / diag if h is not None and not fi else None
     denominator = h_bb + float(h @ u) if u is not None else 1.0
 
