@@ -114,6 +114,32 @@ def test_ctrl_c_keeps_partial_results(tiny_files, tmp_path, capsys, monkeypatch)
     assert not list(out_dir.glob(".*.part"))
 
 
+def test_sigterm_keeps_partial_results_and_exits_143(tiny_files, tmp_path, capsys,
+                                                     monkeypatch):
+    """A real SIGTERM in the middle of a fit (what timeout, SLURM, Kubernetes and Docker
+    send) stops the run at the fit's next safe point, as Ctrl-C does."""
+    import os
+    import signal
+
+    seen = []
+
+    def terminate_on_third_row(self, row):
+        seen.append(row)
+        if len(seen) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(ProgressBars, "update", terminate_on_third_row)
+    out_dir = tmp_path / "run"
+    code, out, err = run(bench(tiny_files, out_dir, "--drivers", "sync,hogwild", "--repeats", 1),
+                         capsys)
+    assert code == 143
+    assert err.strip().splitlines() == [f"psgd: terminated; partial results in {out_dir}"]
+    results = json.loads((out_dir / "results.json").read_text())
+    assert results["interrupted"] is True and results["summaries"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back after the command
+    assert not list(out_dir.glob(".*.part"))
+
+
 @pytest.mark.filterwarnings("ignore:the first step")
 def test_a_diverging_driver_is_reported_not_fatal(tiny_files, tmp_path, capsys):
     code, out, err = run(bench(tiny_files, tmp_path / "run", "--drivers", "sync", "--repeats", 1,

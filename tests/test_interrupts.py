@@ -84,6 +84,28 @@ def test_outside_the_main_thread_nothing_is_deferred():
     assert seen == [signal.default_int_handler]
 
 
+def test_a_handled_sigterm_is_deferred_and_raises_terminated_at_the_safe_point():
+    from parallel_sgd._interrupts import Terminated, raise_terminated, was_terminated
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        with pytest.raises(Terminated), deferred_interrupts():
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert signal.getsignal(signal.SIGTERM) is raise_terminated  # a second acts
+            raise_if_interrupted()
+        assert was_terminated()
+        assert signal.getsignal(signal.SIGTERM) is raise_terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_left_at_its_default_is_not_deferred():
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with deferred_interrupts():
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # a library user's process
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+
+
 def synthetic():
     data = psgd.make_sparse_classification(n_samples=2000, n_features=300, nnz_per_row=10,
                                            random_state=0)

@@ -13,13 +13,13 @@ from ..data import load, make_sparse_classification
 from ..drivers import DRIVERS, local_drivers
 from . import rank
 from .common import (
-    EXIT_INTERRUPTED,
     CliError,
     Parser,
     add_fit_args,
     add_problem_args,
     existing_file,
     fit_kwargs,
+    interrupted_exit,
     load_data,
     names,
     positive_int,
@@ -107,7 +107,7 @@ def task_options(args):
 
 
 def bench_one(args, out, out_dir):
-    """One ``psgd bench`` run into ``out_dir``; returns the exit code (130 if interrupted)."""
+    """One ``psgd bench`` run into ``out_dir``; returns the exit code (130 if interrupted, 143 if terminated)."""
     task_options(args)
     out_dir = writable_folder(out_dir)
     if args.task == "rank":
@@ -149,8 +149,9 @@ def bench_one(args, out, out_dir):
     except KeyboardInterrupt:  # the results are on disk: only the figure or table is missing
         interrupted = True
     if interrupted:
-        print(f"psgd: interrupted; partial results in {out_dir}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        code, word = interrupted_exit()
+        print(f"psgd: {word}; partial results in {out_dir}", file=sys.stderr)
+        return code
     return 0
 
 

@@ -5,11 +5,20 @@ import os
 import tempfile
 from pathlib import Path
 
+from .._interrupts import was_terminated
 from ..data import CATALOG, fetch, load
 from ..model.problem import Problem
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
+
+
+def interrupted_exit():
+    """``(exit code, word)`` of a run stopped by Ctrl-C or by SIGTERM."""
+    if was_terminated():
+        return EXIT_TERMINATED, "terminated"
+    return EXIT_INTERRUPTED, "interrupted"
 
 
 class CliError(Exception):

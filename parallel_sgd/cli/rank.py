@@ -8,7 +8,7 @@ from ..benchmark import rank_bench
 from ..benchmark.plots import describe, plot_convergence
 from ..benchmark.session import machine_description
 from ..data import CATALOG, fetch, load
-from .common import EXIT_INTERRUPTED, CliError, existing_file, load_data
+from .common import CliError, existing_file, interrupted_exit, load_data
 
 # MQ2008 Fold1 train -> test; alpha and epochs as in tests/test_ranking.py
 DEFAULTS = dict(data="mq2008.fold1", alpha=1e-2, epochs=20)
@@ -56,7 +56,7 @@ def rank_data(args):
 
 
 def run(args, out, out_dir):
-    """The ranking bench into ``out_dir``; returns the exit code (130 if interrupted)."""
+    """The ranking bench into ``out_dir``; returns the exit code (130 if interrupted, 143 if terminated)."""
     try:
         import sklearn
     except ImportError:
@@ -95,6 +95,7 @@ def run(args, out, out_dir):
     print(f"results: {out_dir}/results.json, trace.csv"
           + (", convergence.png" if figure else ""), file=out)
     if interrupted:
-        print(f"psgd: interrupted; partial results in {out_dir}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        code, word = interrupted_exit()
+        print(f"psgd: {word}; partial results in {out_dir}", file=sys.stderr)
+        return code
     return 0
