@@ -186,3 +186,11 @@ def test_fit_without_evaluation_trains_the_same_model():
     np.testing.assert_array_equal(plain.coef, quiet.coef)
     assert [row["objective"] for row in quiet.trace] == [None] * len(plain.trace)
     assert all(np.isfinite(row["objective"]) for row in plain.trace)
+
+
+def test_serial_sgd_reports_the_one_worker_it_used():
+    problem = small_problem()
+    serial = psgd.fit(problem, n_epochs=1, n_workers=4)
+    assert serial.trace[-1]["n_workers"] == 1 and serial.config["n_workers"] == 1
+    batched = psgd.fit(problem, n_epochs=1, n_workers=2, batch_size=8)
+    assert batched.trace[-1]["n_workers"] == 2 and batched.config["n_workers"] == 2

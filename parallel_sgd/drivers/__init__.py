@@ -119,14 +119,16 @@ def fit(problem, driver="sync", n_workers=1, n_epochs=10, batch_size=1,
         # set-up, off the solver clock; the trace evaluates the permuted rows too (the
         # Hogwild! checkpoints hand it margins in their order)
         problem = permuted_once(problem, random_state)
-    trace = Trace(problem, driver, n_workers, optimum=optimum, test=test, callback=callback,
+    # serial SGD steps on one thread whatever n_workers says: traces and tables say so
+    used_workers = 1 if driver == "sync" and batch_size == 1 else n_workers
+    trace = Trace(problem, driver, used_workers, optimum=optimum, test=test, callback=callback,
                   evaluate=bool(evaluate))
     with deferred_interrupts():  # Ctrl-C stops the fit between kernel calls
         result = run(problem, n_workers=n_workers, n_epochs=n_epochs, batch_size=batch_size,
                      schedule=schedule, rule=rule, random_state=random_state,
                      eval_every=eval_every, trace=trace, coef_init=coef_init,
                      intercept_init=intercept_init, shuffle=shuffle, **driver_options)
-    config = dict(driver=driver, n_workers=n_workers, n_epochs=n_epochs,
+    config = dict(driver=driver, n_workers=used_workers, n_epochs=n_epochs,
                   batch_size=batch_size, learning_rate=schedule.name if schedule else "constant",
                   eta0=schedule.eta0 if schedule else None, optimizer=rule.name,
                   random_state=random_state, shuffle=shuffle)
