@@ -145,14 +145,66 @@ def test_sigterm_keeps_partial_results_and_exits_143(tiny_files, tmp_path, capsy
     assert not list(out_dir.glob(".*.part"))
 
 
+DIVERGING = ("--loss", "squared_hinge", "--learning-rate", "constant", "--eta0", 1e4)
+
+
 @pytest.mark.filterwarnings("ignore:the first step")
-def test_a_diverging_driver_is_reported_not_fatal(tiny_files, tmp_path, capsys):
-    code, out, err = run(bench(tiny_files, tmp_path / "run", "--drivers", "sync", "--repeats", 1,
-                               "--loss", "squared_hinge", "--learning-rate", "constant",
-                               "--eta0", 1e4), capsys)
+def test_a_diverging_driver_is_reported_not_fatal(tiny_files, tmp_path, capsys, monkeypatch):
+    from parallel_sgd.errors import DivergenceError
+
+    def diverges(problem, **kwargs):
+        raise DivergenceError("training diverged at epoch 0, step 3 (a prediction became NaN)")
+
+    monkeypatch.setitem(DRIVERS, "hogwild", diverges)
+    code, out, err = run(bench(tiny_files, tmp_path / "run", "--drivers", "sync,hogwild",
+                               "--repeats", 1), capsys)
     assert code == 0, err
-    assert "psgd: note: sync skipped: " in err and "diverged" in err
+    assert "psgd: note: hogwild skipped: " in err and "diverged" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.filterwarnings("ignore:the first step")
+def test_a_run_whose_every_driver_diverged_exits_2_and_says_why(tiny_files, tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    code, out, err = run(bench(tiny_files, out_dir, "--drivers", "sync", "--repeats", 1,
+                               *DIVERGING), capsys)
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("psgd: diverged: every driver diverged (sync: stopped after 1 rows: "
+                           "training diverged") and last.endswith(f"files in {out_dir}")
+    assert json.loads((out_dir / "results.json").read_text())["skipped"][0]["name"] == "sync"
+
+
+def test_a_run_that_measured_nothing_exits_2(tiny_files, tmp_path, capsys):
+    code, out, err = run(bench(tiny_files, tmp_path / "run", "--repeats", 1,
+                               "--learning-rate", "foo"), capsys)  # every default driver skips
+    assert code == 2
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("psgd: error: no driver measured anything (sync: ")
+    for name in local_drivers():
+        assert f"{name}: " in last
+
+
+@pytest.mark.filterwarnings("ignore:the first step")
+def test_a_non_empty_out_is_refused_before_the_run_unless_overwrite(tiny_files, tmp_path,
+                                                                   capsys):
+    out_dir = tmp_path / "run"
+    assert run(bench(tiny_files, out_dir, "--drivers", "sync", "--repeats", 1), capsys)[0] == 0
+    before = {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir()}
+    assert set(before) == {"results.json", "trace.csv", "convergence.png"}
+    code, out, err = run(bench(tiny_files, out_dir, "--drivers", "sync", "--repeats", 1), capsys)
+    assert code == 2 and out == ""  # refused before anything was measured
+    assert err.strip() == (f"psgd: error: --out {out_dir}: not empty (convergence.png, "
+                           f"results.json, trace.csv); pass --overwrite to replace an earlier "
+                           f"run's files, or name another folder")
+    assert {p.name: p.stat().st_mtime_ns for p in out_dir.iterdir()} == before
+    # with --overwrite a run that draws no figure leaves no figure of the earlier run behind
+    code, out, err = run(bench(tiny_files, out_dir, "--repeats", 1, "--overwrite",
+                               "--learning-rate", "foo"), capsys)  # measures nothing
+    assert code == 2
+    assert sorted(p.name for p in out_dir.iterdir()) == ["results.json", "trace.csv"]
+    results = json.loads((out_dir / "results.json").read_text())
+    assert results["config"]["learning_rate"] == "foo" and not results["summaries"]
 
 
 def test_plot_redraws_and_overlays(tiny_files, tmp_path, capsys):

@@ -13,6 +13,7 @@ from ..data import load, make_sparse_classification
 from ..drivers import DRIVERS, local_drivers
 from . import rank
 from .common import (
+    EXIT_BAD_INPUT,
     CliError,
     Parser,
     add_fit_args,
@@ -24,7 +25,7 @@ from .common import (
     names,
     positive_int,
     problem_of,
-    writable_folder,
+    fresh_run_folder,
 )
 
 BUILTIN = dict(n_samples=100_000, n_features=20_000, nnz_per_row=50)
@@ -71,6 +72,9 @@ def add_arguments(bench):
                        help="runs per driver (seeds seed, seed+1, ...); the table shows medians")
     bench.add_argument("--address", default=None, help="Ray cluster address (driver 'ray')")
     bench.add_argument("--out", default=None, help="output folder (default: a timestamped one)")
+    bench.add_argument("--overwrite", action="store_true",
+                       help="replace the files of an earlier run in --out (else a folder that "
+                            "holds any file is refused before the run)")
     bench.add_argument("--quiet", action="store_true", help="no progress bars")
     bench.add_argument("--config", default=None,
                        help="a TOML suite of bench runs ([[run]] tables of these options); "
@@ -109,7 +113,7 @@ def task_options(args):
 def bench_one(args, out, out_dir):
     """One ``psgd bench`` run into ``out_dir``; returns the exit code (130 if interrupted, 143 if terminated)."""
     task_options(args)
-    out_dir = writable_folder(out_dir)
+    out_dir = fresh_run_folder(out_dir, args.overwrite)
     if args.task == "rank":
         return rank.run(args, out, out_dir)
     train, test, source = _bench_data(args)
@@ -152,7 +156,20 @@ def bench_one(args, out, out_dir):
         code, word = interrupted_exit()
         print(f"psgd: {word}; partial results in {out_dir}", file=sys.stderr)
         return code
-    return 0
+    return _measured_anything(drivers, comparison, out_dir)
+
+
+def _measured_anything(drivers, comparison, out_dir):
+    """0, or 2 with the reason when no driver gave a result: all skipped (nothing
+    measured) or all diverged (their rows, if any, are in the files all the same)."""
+    failed = {name: reason for name, reason in comparison.skipped if name in drivers}
+    if len(failed) < len(drivers):
+        return 0
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+    diverged = all("diverged" in reason for reason in failed.values())
+    what = "diverged: every driver diverged" if diverged else "error: no driver measured anything"
+    print(f"psgd: {what} ({reasons}); files in {out_dir}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _bench_data(args):
@@ -195,8 +212,9 @@ def run_suite(args, out):
         except CliError as exc:
             raise CliError(f"{args.config}: run {name!r}: {exc}") from None
         parsed.append((name, run_args))
-    writable_folder(out_root)
+    fresh_run_folder(out_root, args.overwrite)
     for index, (name, run_args) in enumerate(parsed, start=1):
+        run_args.overwrite = args.overwrite
         print(f"== {name} ({index}/{len(parsed)}) ==", file=out)
         code = bench_one(run_args, out, out_root / name)
         if code != 0:

@@ -92,6 +92,32 @@ def writable_folder(path):
     return path
 
 
+RUN_FILES = ("results.json", "trace.csv", "convergence.png")  # what a bench run writes
+
+
+def fresh_run_folder(path, overwrite):
+    """``path`` ready for a run's files: refused (CliError) if it already holds any
+    file unless ``overwrite``; with it, the files of an earlier run are removed first,
+    so that none survives next to the new ones (a folder of a suite's runs is refused
+    the same way)."""
+    path = writable_folder(path)
+    if not path.is_dir():
+        return path
+    present = sorted(entry.name for entry in path.iterdir())
+    if present and not overwrite:
+        shown = ", ".join(present[:3]) + (", ..." if len(present) > 3 else "")
+        raise CliError(f"--out {path}: not empty ({shown}); pass --overwrite to replace "
+                       f"an earlier run's files, or name another folder")
+    for name in RUN_FILES:
+        try:
+            (path / name).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise CliError(f"--out {path}: cannot remove {name} ({error.strerror})") from None
+    return path
+
+
 def add_problem_args(p):
     p.add_argument("--loss", default="log_loss")
     p.add_argument("--alpha", type=float, default=1e-5)
